@@ -1,0 +1,31 @@
+"""boonamber: the Python SDK for Boon Logic's Amber v2 anomaly-detection service.
+
+- ``boonamber.AmberClient`` (with ``AmberCloudError`` and ``AmberUserError``): the
+  handwritten client most users want (``boonamber.facade``).
+- ``boonamber.v2``: the client generated from ``openapi/amber-v2.yaml``.
+- ``boonamber.local``: an offline Amber-compatible server (extra ``boonamber[local]``).
+
+Attributes are imported lazily so that ``import boonamber`` stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "2.1.0.dev0"
+
+__all__ = ["AmberClient", "AmberCloudError", "AmberUserError", "__version__"]
+
+if TYPE_CHECKING:
+    from boonamber.facade import AmberClient, AmberCloudError, AmberUserError
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("AmberClient", "AmberCloudError", "AmberUserError"):
+        return getattr(import_module("boonamber.facade"), name)
+    raise AttributeError(f"module 'boonamber' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

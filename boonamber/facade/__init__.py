@@ -1,0 +1,1 @@
+"""The handwritten Amber client (``AmberClient``) that wraps the generated ``boonamber.v2``."""

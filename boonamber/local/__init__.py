@@ -1,0 +1,1 @@
+"""The local Amber-compatible server: engine, HTTP service, auth and SQLite storage."""
