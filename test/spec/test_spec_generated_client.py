@@ -94,7 +94,12 @@ def test_body_first_parameter_order_of_the_seed(method: str, leading: list[str])
 def test_models_use_wire_names() -> None:
     feature = v2.FeatureConfig.from_dict({"name": "f1", "minVal": 0, "maxVal": 10})
     assert feature is not None
-    assert feature.to_dict() == {"name": "f1", "minVal": 0.0, "maxVal": 10.0, "fusionRule": "submit"}
+    assert feature.to_dict() == {
+        "name": "f1",
+        "minVal": 0.0,
+        "maxVal": 10.0,
+        "fusionRule": "submit",
+    }
     version = v2.GetVersionResponse.from_dict({"api-version": "2", "expert-api": "x"})
     assert version is not None
     assert version.to_dict() == {"api-version": "2", "expert-api": "x"}

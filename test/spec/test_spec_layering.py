@@ -26,9 +26,9 @@ def test_generated_code_imports_nothing_handwritten() -> None:
     assert len(files) > 40
     for path in files:
         for module in _imported_modules(path):
-            assert not module.startswith(("boonamber.facade", "boonamber.local", "boonamber.cli")), (
-                f"{path} imports {module}"
-            )
+            assert not module.startswith(
+                ("boonamber.facade", "boonamber.local", "boonamber.cli")
+            ), f"{path} imports {module}"
 
 
 def test_import_boonamber_does_not_load_numpy_or_the_generated_models() -> None:

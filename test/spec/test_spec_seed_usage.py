@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,7 +17,7 @@ from boonamber.v2.rest import ApiException
 class _Recorder(BaseHTTPRequestHandler):
     """Answers every request like Amber would and records what it received."""
 
-    seen: list[dict[str, Any]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
