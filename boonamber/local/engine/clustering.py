@@ -1,14 +1,28 @@
 """Nearest-template clustering on scaled patterns (L1 distance, exact, vectorised).
 
 Patterns are *scaled* so that the engine distance is a plain L1 norm: position j of a pattern
-holds ``(clip(x) - min_f) * w_f / (sum(w) * range_f * window)``.  Exact L1 distances are only
-computed for a few candidates per pattern: the squared-L2 distance (one matrix product) is a lower
-bound of L1², so every template whose L1 can beat the best known one passes a cheap L2 test.
-Results are therefore identical to a brute-force search, whatever the chunking.
+holds ``(clip(x) - min_f) * w_f / (sum(w) * range_f * window)``.
+
+Exact L1 distances are only computed for a few candidates per pattern. Two lower bounds of the
+L1 distance prune the rest:
+
+* the L2 distance (``|v|_1 >= |v|_2``): one matrix product for all pattern/template pairs;
+* the triangle inequality ``d(z, t) >= d(t, t0) - d(z, t0)`` through the pattern's best template
+  so far t0, with template-to-template distances kept up to date (for up to a few thousand
+  templates): decisive for wide patterns, where the L2 bound is weak;
+* the L1 distance of block sums over consecutive lags of a feature (``|v|_1 >= sum_blocks
+  |sum v|``), tight for smooth signals.
+
+The last two are checked only for the pairs the first lets through.
+
+A template can only be nearer than the best known one if both bounds allow it, so the result is
+identical to a brute-force search whatever the chunking (every exact distance goes through
+:func:`l1`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,31 +31,77 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-# Slack on the L2 lower bound: covers rounding of the |z|^2 + |t|^2 - 2 z.t formula.
+# Slack on the lower bounds: covers rounding in the bound formulas.
 _ABS_SLACK = 1e-11
 _REL_SLACK = 1e-9
 _MAX_CELLS = 1 << 21  # chunk rows x templates held at once
+MIN_CHUNK, MAX_CHUNK = 64, 8192
+PIVOT_MAX = 2048  # template-to-template distances are kept up to this many templates...
+PIVOT_WORK = 2e9  # ... and while count^2 * pattern length stays below this
 
 
 def l1(a: F64, b: F64) -> F64:
     """Row-wise L1 distance; the one place exact distances are computed (bit-stable)."""
-    return np.abs(a - b).sum(axis=-1)
+    out: F64 = np.abs(a - b).sum(axis=-1)
+    return out
 
 
 def sqnorm(a: F64) -> F64:
     """Row-wise squared L2 norm."""
-    return np.einsum("ij,ij->i", a, a)
+    out: F64 = np.einsum("ij,ij->i", a, a)
+    return out
+
+
+class Blocks:
+    """Block sums of ~sqrt(window) consecutive lags per feature (none when window < 4)."""
+
+    def __init__(self, feature_count: int, window: int) -> None:
+        b = round(math.sqrt(window))
+        self.matrix: F64 | None = None
+        if b >= 2:
+            nblk = -(-window // b)
+            self.matrix = np.zeros((window * feature_count, nblk * feature_count))
+            for lag in range(window):
+                for f in range(feature_count):
+                    self.matrix[lag * feature_count + f, (lag // b) * feature_count + f] = 1.0
+
+    @property
+    def width(self) -> int:
+        """Number of block sums per pattern (0 when unused)."""
+        return 0 if self.matrix is None else self.matrix.shape[1]
+
+    def sums(self, z: F64) -> F64:
+        """Block sums of rows ``z`` (shape (m, width))."""
+        if self.matrix is None:
+            return np.zeros((len(z), 0))
+        out: F64 = z @ self.matrix
+        return out
 
 
 class TemplateStore:
-    """Growable array of scaled templates (and optionally their raw clipped patterns)."""
+    """Growable array of scaled templates, their bound data and (optionally) raw patterns."""
 
-    def __init__(self, length: int, keep_raw: bool = True, capacity: int = 64) -> None:
+    def __init__(self, blocks: Blocks, length: int, keep_raw: bool = True) -> None:
+        self.blocks = blocks
         self.length = length
+        self.keep_raw = keep_raw
+        self.pivot_max = int(min(PIVOT_MAX, math.sqrt(PIVOT_WORK / max(1, length))))
         self.count = 0
-        self._z = np.zeros((capacity, length))
-        self._zn = np.zeros(capacity)
-        self._raw: F64 | None = np.zeros((capacity, length)) if keep_raw else None
+        self._alloc(64)
+
+    def _alloc(self, cap: int) -> None:
+        self._z = np.zeros((cap, self.length))
+        self._zm2 = np.zeros((cap, self.length))  # -2 z (for the L2 bound product)
+        self._zn = np.zeros(cap)  # |z|^2
+        self._bs = np.zeros((cap, self.blocks.width))  # block sums
+        self._raw = np.zeros((cap, self.length if self.keep_raw else 0))
+        tcap = min(cap, self.pivot_max)
+        self._td = np.zeros((tcap, tcap))  # template-to-template L1 distances
+
+    @property
+    def pivots(self) -> bool:
+        """True while template-to-template distances are available."""
+        return self.count <= self.pivot_max
 
     @property
     def z(self) -> F64:
@@ -49,72 +109,101 @@ class TemplateStore:
         return self._z[: self.count]
 
     @property
-    def zn(self) -> F64:
-        """Squared norms of the scaled templates."""
-        return self._zn[: self.count]
-
-    @property
     def raw(self) -> F64:
-        """Raw (clipped) templates, shape (count, length)."""
-        assert self._raw is not None
+        """Raw (clipped) templates, shape (count, length); empty columns if not kept."""
         return self._raw[: self.count]
 
     def add(self, z: F64, raw: F64 | None = None) -> int:
         """Append one template; returns its 0-based index."""
-        if self.count == len(self._z):
-            cap = 2 * len(self._z)
-            self._z = np.resize(self._z, (cap, self.length))
-            self._zn = np.resize(self._zn, cap)
-            if self._raw is not None:
-                self._raw = np.resize(self._raw, (cap, self.length))
         k = self.count
+        if k == len(self._zn):
+            old = (self._z, self._zm2, self._zn, self._bs, self._raw)
+            old_td = self._td
+            self._alloc(2 * k)
+            for new, prev in zip(
+                (self._z, self._zm2, self._zn, self._bs, self._raw), old, strict=True
+            ):
+                new[:k] = prev
+            kt = min(k, len(self._td))
+            self._td[:kt, :kt] = old_td[:kt, :kt]
         self._z[k] = z
+        self._zm2[k] = -2.0 * z
         self._zn[k] = float(np.dot(z, z))
-        if self._raw is not None and raw is not None:
+        self._bs[k] = self.blocks.sums(z[None, :])[0]
+        if self.keep_raw and raw is not None:
             self._raw[k] = raw
-        self.count += 1
+        if k < self.pivot_max:
+            dk = l1(self._z[:k], z)
+            self._td[k, :k] = dk
+            self._td[:k, k] = dk
+        self.count = k + 1
         return k
 
     def set_all(self, z: F64, raw: F64 | None) -> None:
         """Replace every template (used on restore and re-normalisation)."""
         n = len(z)
-        cap = max(64, n)
-        self._z = np.zeros((cap, self.length))
-        self._z[:n] = z
-        self._zn = np.zeros(cap)
-        self._zn[:n] = sqnorm(z) if n else 0.0
-        if self._raw is not None:
-            self._raw = np.zeros((cap, self.length))
-            if raw is not None:
-                self._raw[:n] = raw
-        self.count = n
+        self._alloc(max(64, n))
+        self.count = 0
+        for i in range(n):
+            self.add(z[i], None if raw is None else raw[i])
 
 
 def chunk_rows(n_templates: int) -> int:
     """Rows per chunk so that rows x templates stays bounded."""
-    return int(max(64, min(8192, _MAX_CELLS // max(1, n_templates))))
+    return int(max(MIN_CHUNK, min(MAX_CHUNK, _MAX_CELLS // max(1, n_templates))))
 
 
-def nearest(zc: F64, zcn: F64, t: F64, tn: F64) -> tuple[I64, F64]:
-    """Exact nearest template (L1; ties -> lowest index) for each row of ``zc``.
+def _slack(b: F64) -> F64:
+    """A bound on distances, loosened for rounding."""
+    out: F64 = b * (1.0 + _REL_SLACK) + _ABS_SLACK
+    return out
 
-    Returns (index, distance); index -1 and distance +inf when there are no templates.
+
+def _sq_slack(b: F64) -> F64:
+    """The square of a distance bound, loosened for rounding (negative bounds admit nothing)."""
+    out: F64 = np.where(b < 0, -np.inf, b * b * (1.0 + _REL_SLACK) + _ABS_SLACK)
+    return out
+
+
+def nearest(
+    zc: F64,
+    store: TemplateStore,
+    pv: float = np.inf,
+    exact: bool = True,
+    any_within: bool = False,
+) -> tuple[I64, F64]:
+    """Nearest template (L1; ties -> lowest index) for each row of ``zc`` (contiguous).
+
+    Rows whose nearest template lies within ``pv`` get the exact nearest, unless ``any_within``
+    (then some template within pv will do: for counting clusters). For the other rows,
+    ``exact`` asks for the exact nearest too (needed for NI); otherwise they only get some
+    distance > pv (enough to know they match nothing). Returns (index, distance); index -1 and
+    distance +inf when there are no templates.
     """
-    m, k = len(zc), len(t)
+    m, k = len(zc), store.count
     if k == 0:
         return np.full(m, -1, dtype=np.int64), np.full(m, np.inf)
     if m == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    g = zc @ t.T  # (m, k)
-    np.multiply(g, -2.0, out=g)
-    g += tn  # g = |t|^2 - 2 z.t  ==  d2 - |z|^2
+    g = zc @ store._zm2[:k].T  # (m, k)
+    g += store._zn[:k]  # = |z - t|^2 - |z|^2
     k0 = g.argmin(axis=1)
+    t = store.z
     d0 = l1(zc, t[k0])
-    thr = d0 * d0 * (1.0 + _REL_SLACK) + _ABS_SLACK - zcn
-    mask = g <= thr[:, None]
+    bound = d0 if exact else np.minimum(d0, pv)
+    if any_within:
+        bound = np.where(d0 <= pv, -1.0, bound)
+    mask = g <= (_sq_slack(bound) - sqnorm(zc))[:, None]
     rows = np.arange(m)
     mask[rows, k0] = False
     r, c = np.nonzero(mask)
+    if r.size and store.pivots:
+        keep = store._td[k0[r], c] <= _slack(bound[r] + d0[r])
+        r, c = r[keep], c[keep]
+    if r.size and store.blocks.width:
+        bz = store.blocks.sums(zc)
+        keep = l1(bz[r], store._bs[c]) <= _slack(bound[r])
+        r, c = r[keep], c[keep]
     if r.size == 0:
         return k0.astype(np.int64), d0
     dc = l1(zc[r], t[c])
@@ -134,7 +223,6 @@ class LeaderResult:
     """Outcome of sequential leader clustering of a run of patterns."""
 
     index: I64  # 0-based template index per pattern (new templates included)
-    dist: F64  # distance to the assigned template (0 for pattern that created one)
     created: I64  # positions (in the run) of the patterns that created a template
     stop: int  # number of patterns processed (< len when the template cap was reached)
 
@@ -146,16 +234,18 @@ def leader_assign(
     pv: float,
     cap: int | None = None,
     raw_source: F64 | None = None,
+    count_only: bool = False,
 ) -> LeaderResult:
     """Assign each pattern to its nearest template within ``pv``, creating a template otherwise.
 
     ``source`` is a (possibly strided) 2-D array of scaled patterns; ``rows`` selects and orders
     the rows to use (all when None). ``raw_source`` gives the raw clipped patterns in the same
-    row numbering. Stops right after the template count reaches ``cap``.
+    row numbering. Stops right after the template count reaches ``cap`` (or before the first
+    unmatched pattern when it is reached already). ``count_only`` skips
+    finding the *nearest* template (any within pv will do): for counting clusters.
     """
     n = len(source) if rows is None else len(rows)
     index = np.zeros(n, dtype=np.int64)
-    dist = np.zeros(n)
     created: list[int] = []
     step = 1024
     a = 0
@@ -163,8 +253,9 @@ def leader_assign(
         b = min(n, a + min(step, chunk_rows(store.count)))
         sel = slice(a, b) if rows is None else rows[a:b]
         zc = np.ascontiguousarray(source[sel])
-        zcn = sqnorm(zc)
-        idx, d = nearest(zc, zcn, store.z, store.zn)
+        idx, d = nearest(zc, store, pv, exact=False, any_within=count_only)
+        zn = sqnorm(zc)
+        bz = store.blocks.sums(zc)
         new_here = 0
         pos = 0
         m = b - a
@@ -173,6 +264,9 @@ def leader_assign(
             if over.size == 0:
                 break
             i = pos + int(over[0])
+            if cap is not None and store.count >= cap:  # full: stop before this pattern
+                index[a : a + i] = idx[:i]
+                return LeaderResult(index, np.asarray(created, dtype=np.int64), a + i)
             raw = None
             if raw_source is not None:
                 raw = raw_source[i + a if rows is None else int(rows[a + i])]
@@ -182,37 +276,57 @@ def leader_assign(
             new_here += 1
             if cap is not None and store.count >= cap:
                 index[a : a + i + 1] = idx[: i + 1]
-                dist[a : a + i + 1] = d[: i + 1]
-                return LeaderResult(index, dist, np.asarray(created, dtype=np.int64), a + i + 1)
+                return LeaderResult(index, np.asarray(created, dtype=np.int64), a + i + 1)
             if i + 1 < m:
-                _update_with_new(zc, zcn, idx, d, i, k, pv)
+                _update_with_new(store, zc, zn, bz, idx, d, i, k, pv, count_only)
             pos = i + 1
         index[a:b] = idx
-        dist[a:b] = d
         a = b
         if new_here > m // 32:
-            step = max(64, step // 2)
+            step = max(MIN_CHUNK, step // 2)
         elif new_here < 4:
-            step = min(8192, step * 2)
-    return LeaderResult(index, dist, np.asarray(created, dtype=np.int64), n)
+            step = min(MAX_CHUNK, step * 2)
+    return LeaderResult(index, np.asarray(created, dtype=np.int64), n)
 
 
-def _update_with_new(zc: F64, zcn: F64, idx: I64, d: F64, i: int, k: int, pv: float) -> None:
-    """Let the rows after ``i`` switch to new template ``zc[i]`` (index ``k``) where strictly nearer.
-
-    Only rows whose best distance matters (matched, or possibly matched now) are refined;
-    the L2 bound prunes the rest.
-    """
-    rest = zc[i + 1 :]
-    t = zc[i]
-    bound = np.minimum(d[i + 1 :], pv)
-    lb2 = zcn[i + 1 :] + zcn[i] - 2.0 * (rest @ t)
-    cand = np.flatnonzero(lb2 <= bound * bound * (1.0 + _REL_SLACK) + _ABS_SLACK)
+def _update_with_new(
+    store: TemplateStore,
+    zc: F64,
+    zn: F64,
+    bz: F64,
+    idx: I64,
+    d: F64,
+    i: int,
+    k: int,
+    pv: float,
+    count_only: bool,
+) -> None:
+    """Let rows after ``i`` switch to the new template ``zc[i]`` (index ``k``) where strictly
+    nearer. Only rows whose best distance matters are refined (bounds prune the rest)."""
+    lo = i + 1
+    if count_only:
+        cand = lo + np.flatnonzero(d[lo:] > pv)
+        bound = np.full(cand.size, pv)
+    else:
+        cand = np.arange(lo, len(zc))
+        bound = np.minimum(d[lo:], pv)
+    lb2 = zn[cand] + zn[i] - 2.0 * (zc[cand] @ zc[i])
+    keep = lb2 <= _sq_slack(bound)
+    cand, bound = cand[keep], bound[keep]
+    if cand.size and store.pivots:
+        cur = idx[cand]
+        known = cur >= 0  # d is the distance to template cur: triangle inequality through it
+        gap = np.abs(store._td[np.maximum(cur, 0), k] - d[cand])
+        keep = ~known | (gap <= _slack(bound))
+        cand, bound = cand[keep], bound[keep]
+    if cand.size and bz.shape[1]:
+        keep = l1(bz[cand], bz[i]) <= _slack(bound)
+        cand = cand[keep]
     if cand.size == 0:
         return
-    dn = l1(rest[cand], t)
-    better = dn < d[i + 1 :][cand]
+    dn = l1(zc[cand], zc[i])
+    better = dn < d[cand]
     if better.any():
-        j = cand[better] + i + 1
+        j = cand[better]
         idx[j] = k
         d[j] = dn[better]

@@ -25,6 +25,7 @@ TRAINING_FIELDS: tuple[tuple[str, str, int, int], ...] = (
     ("learning_rate_numerator", "learningRateNumerator", 10, 0),
     ("learning_rate_denominator", "learningRateDenominator", 10_000, 0),
 )
+TRAINING_DEFAULTS = {attr: default for attr, _w, default, _lo in TRAINING_FIELDS}
 _INT_LIMIT = 2**53
 
 
@@ -121,9 +122,17 @@ class TrainingConfig:
         kw = {a: getattr(other, a) for a, *_ in TRAINING_FIELDS if getattr(other, a) is not None}
         return replace(self, **kw)
 
+    def get(self, attr: str) -> int:
+        """One resolved field by attribute name (default when unset)."""
+        v: int | None = getattr(self, attr)
+        return TRAINING_DEFAULTS[attr] if v is None else v
+
     def resolved(self) -> dict[str, int]:
         """Attribute name -> value with defaults filled in."""
-        return {a: d if getattr(self, a) is None else getattr(self, a) for a, _w, d, _ in TRAINING_FIELDS}
+        return {
+            a: d if getattr(self, a) is None else getattr(self, a)
+            for a, _w, d, _ in TRAINING_FIELDS
+        }
 
     def to_wire(self, resolved: bool = False) -> dict[str, int]:
         """Wire dict: only the set fields, or all six resolved."""

@@ -1,0 +1,164 @@
+"""Per-pattern analytics (RI, SI, AD, AH, AW, NI, NS, NW, OM, CS, PI), vectorised.
+
+Every function takes the history it needs and returns the updated history, so a stream split
+into any batches gives the same results as one batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+ANALYTIC_KEYS: tuple[str, ...] = (
+    "ID", "RI", "SI", "AD", "AH", "AW", "NI", "NS", "NW", "OM", "CS", "PI",
+)  # fmt: skip
+FLOAT_KEYS = frozenset({"NW", "OM"})
+FIR_TAPS = 9
+OM_SPAN = 15
+AW1_P = 0.95
+AW2_P = 0.997
+_FIR = (2 ** np.arange(FIR_TAPS)).astype(np.int64)  # oldest sample gets the largest weight
+_FIR_SUM = int(_FIR.sum())  # 511
+_EPS = 1e-9  # keeps exact ratios (e.g. ln 10 / ln 100) on the right side of floor()
+
+
+def empty_analytics(n: int) -> dict[str, npt.NDArray[np.int64] | npt.NDArray[np.float64]]:
+    """All-zero analytics for ``n`` vectors."""
+    return {
+        k: np.zeros(n) if k in FLOAT_KEYS else np.zeros(n, dtype=np.int64) for k in ANALYTIC_KEYS
+    }
+
+
+def fir9(x: I64, hist: I64) -> tuple[I64, I64]:
+    """SI-style smoothing: floor(sum_k 2^k x[t-k] / 511); ``hist`` holds the previous 8 inputs."""
+    ext = np.concatenate((hist, x))
+    out = np.convolve(ext, _FIR, mode="valid") // _FIR_SUM
+    return out.astype(np.int64), ext[-(FIR_TAPS - 1) :].copy()
+
+
+def raw_index(size: I64, size_max: I64) -> I64:
+    """RI = 1000 - floor(1000 ln S_c / ln S_max); 0 where S_max <= 1."""
+    smax = np.maximum(size_max, 1).astype(np.float64)
+    big = smax > 1
+    q = np.log(np.maximum(size, 1).astype(np.float64)) / np.where(big, np.log(smax), 1.0)
+    ri = 1000 - np.floor(1000.0 * q + _EPS).astype(np.int64)
+    return np.where(big, np.clip(ri, 0, 1000), 0).astype(np.int64)
+
+
+def ri_of_size(size: int, size_max: int) -> int:
+    """RI of a cluster of ``size`` patterns when the largest has ``size_max``."""
+    return int(raw_index(np.array([size]), np.array([size_max]))[0])
+
+
+def prob_index(size: I64, size_max: I64, n_train: I64) -> I64:
+    """PI = round(1000 ln(S_max / S_c) / ln N_train), clipped to 0..1000; 0 while N_train <= 1."""
+    n = np.maximum(n_train, 1).astype(np.float64)
+    ok = n > 1
+    ratio = np.maximum(size_max, 1).astype(np.float64) / np.maximum(size, 1).astype(np.float64)
+    v = 1000.0 * np.log(ratio) / np.where(ok, np.log(n), 1.0)
+    return np.where(ok, np.clip(np.floor(v + 0.5), 0, 1000), 0).astype(np.int64)
+
+
+def novelty_index(dist: F64, pv: float, ri_nearest: I64) -> I64:
+    """NI for out-of-model patterns: x = clamp((d - PV)/PV, 0, 1); 1000 (x + (1 - x) RI/2000)."""
+    x = np.clip((dist - pv) / pv, 0.0, 1.0)
+    v = 1000.0 * (x + (1.0 - x) * ri_nearest.astype(np.float64) / 2000.0)
+    return np.clip(np.floor(v + 0.5), 0, 1000).astype(np.int64)
+
+
+def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64]:
+    """Size of each pattern's cluster and the largest size, right after each assignment.
+
+    ``ids`` are 0-based cluster indices (all valid in ``sizes_before``).
+    """
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    sid = ids[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = sid[1:] != sid[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    occ = np.empty(n, dtype=np.int64)
+    occ[order] = np.arange(n) - group_start + 1
+    sc = sizes_before[ids] + occ
+    smax = np.maximum.accumulate(np.maximum(sc, smax_before))
+    return sc, smax
+
+
+def op_mode(ids: I64, hist: I64) -> tuple[F64, I64]:
+    """OM: mean of the last 15 positive ids seen up to each pattern (0 before any)."""
+    pos = ids[ids > 0]
+    ext = np.concatenate((hist, pos))
+    cs = np.concatenate(([0], np.cumsum(ext)))
+    # number of positive ids seen up to and including each pattern (within ext)
+    upto = len(hist) + np.cumsum(ids > 0)
+    lo = np.maximum(upto - OM_SPAN, 0)
+    cnt = upto - lo
+    om = np.where(cnt > 0, (cs[upto] - cs[lo]) / np.maximum(cnt, 1), 0.0)
+    return om.astype(np.float64), ext[-OM_SPAN:].copy()
+
+
+def poisson_level(lam: float, p: float) -> int:
+    """Smallest AH >= 1 with PoissonCDF(AH + 1; lam) >= p."""
+    top = int(lam + 40.0 * math.sqrt(lam) + 60.0)
+    k = np.arange(top + 1, dtype=np.float64)
+    logpmf = k * math.log(lam) - lam - np.array([math.lgamma(v + 1.0) for v in k])
+    cdf = np.cumsum(np.exp(logpmf))
+    hit = np.flatnonzero(cdf >= p)
+    m = int(hit[0]) if hit.size else top
+    return max(1, m - 1)
+
+
+def anomaly_history(
+    ad: I64,
+    ad_hist: I64,
+    ah0: int,
+    reset_next: bool,
+    k2: int,
+    block: int = 2048,
+) -> tuple[I64, I64]:
+    """AH per pattern: AH_t = max(0, AH_{t-1} + AD_t - AD_{t-W}), reset to 0 after a pattern with
+    AW = 2 (AH >= k2) and AD = 0.  ``ad_hist`` holds the last W AD values (oldest first).
+
+    Returns (AH, new ad_hist).
+    """
+    n = len(ad)
+    ext = np.concatenate((ad_hist, ad))
+    x = ad - ext[:n]
+    ah = np.zeros(n, dtype=np.int64)
+    start, a0, reset = 0, ah0, reset_next
+    while start < n:
+        end = min(n, start + block)
+        if reset:
+            a0 = 0
+        s = a0 + np.cumsum(x[start:end])
+        seg = s - np.minimum(np.minimum.accumulate(s), 0)
+        trig = np.flatnonzero((seg >= k2) & (ad[start:end] == 0))
+        if trig.size and start + int(trig[0]) + 1 < n:
+            t = int(trig[0])
+            ah[start : start + t + 1] = seg[: t + 1]
+            start += t + 1
+            reset = True
+            continue
+        ah[start:end] = seg
+        a0 = int(seg[-1]) if len(seg) else a0
+        reset = False
+        start = end
+    return ah, ext[n:].copy()
+
+
+def warning_level(ah: I64, k1: int, k2: int) -> I64:
+    """AW: 2 when AH >= k2, 1 when AH >= k1, else 0."""
+    return np.where(ah >= k2, 2, np.where(ah >= k1, 1, 0)).astype(np.int64)
+
+
+def compliance(ah: I64, k2: int) -> I64:
+    """CS = round(100 clamp((k2 - AH) / k2, 0, 1))."""
+    num = np.clip(k2 - ah, 0, k2)
+    return ((200 * num + k2) // (2 * k2)).astype(np.int64)

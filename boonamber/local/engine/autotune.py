@@ -1,0 +1,127 @@
+"""Autotuning of feature ranges (percentiles) and percentVariation (elbow of cluster count vs PV)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .clustering import Blocks, TemplateStore, leader_assign
+from .config import DEFAULT_PV, FeatureConfig
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+LOW_PCT = 0.5
+HIGH_PCT = 99.5
+PV_GRID_STEP = 0.001
+PV_GRID = np.round(np.arange(10, 201) * PV_GRID_STEP, 3)  # 0.010 .. 0.200
+COARSE_STEP = 5  # coarse pass evaluates every 5th grid point
+SATURATION_MIN = 300  # counting stops (and extrapolates) after max(this, patterns/20) clusters
+SATURATION_DIV = 20
+SATURATED = 0.9  # a count this close to the number of patterns has "exploded"
+
+
+def tune_range(
+    data: F64,
+    features: Sequence[FeatureConfig],
+    autotune: bool,
+    prev_lo: F64 | None,
+    prev_hi: F64 | None,
+) -> tuple[F64, F64]:
+    """Resolve each feature's [min, max]: configured bounds win, unset ones come from the
+    0.5/99.5 percentiles of ``data`` (n, F) (or are kept from ``prev_*`` when not autotuning)."""
+    nf = len(features)
+    lo = np.zeros(nf)
+    hi = np.ones(nf)
+    for f, feat in enumerate(features):
+        col = data[:, f] if len(data) else None
+        if autotune and col is not None:
+            t_lo, t_hi = np.percentile(col, [LOW_PCT, HIGH_PCT])
+            if t_lo == t_hi:
+                t_lo, t_hi = col.min(), col.max()
+        elif prev_lo is not None and prev_hi is not None:
+            t_lo, t_hi = prev_lo[f], prev_hi[f]
+        else:
+            t_lo, t_hi = 0.0, 1.0
+        a = float(t_lo) if feat.min_val is None else feat.min_val
+        b = float(t_hi) if feat.max_val is None else feat.max_val
+        if a >= b:
+            if feat.min_val is None and feat.max_val is not None:
+                a = b - 1.0
+            elif feat.max_val is None and feat.min_val is not None:
+                b = a + 1.0
+            else:  # degenerate (constant feature): centre a unit range on it
+                a, b = a - 0.5, a + 0.5
+        lo[f], hi[f] = a, b
+    return lo, hi
+
+
+def cluster_count(source: F64, rows: I64 | None, pv: float, blocks: Blocks, limit: int) -> float:
+    """Number of templates leader clustering creates over the given patterns at ``pv``.
+
+    Stops once ``limit`` templates exist and extrapolates linearly to all patterns (the curve
+    only matters in log scale there: it is in its "explosion").
+    """
+    n = len(source) if rows is None else len(rows)
+    store = TemplateStore(blocks, source.shape[1], keep_raw=False)
+    res = leader_assign(store, source, rows, pv, cap=limit, count_only=True)
+    return float(store.count) if res.stop >= n else store.count * n / res.stop
+
+
+def _kneedle_score(xs: F64, ys: F64, x0: float, x1: float, y0: float, y1: float) -> F64:
+    """Distance below the chord of the normalised, decreasing curve (kneedle)."""
+    xn = (xs - x0) / (x1 - x0)
+    yn = (ys - y0) / (y1 - y0)
+    out: F64 = (1.0 - xn) - yn
+    return out
+
+
+def tune_pv(
+    source: F64,
+    rows: I64 | None,
+    blocks: Blocks,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[float, dict[float, float]]:
+    """Choose percentVariation: the kneedle point of log(cluster count) vs PV over 0.010..0.200.
+
+    The curve is evaluated on a coarse grid (every COARSE_STEP-th 0.001 step, from high PV
+    down; once the count saturates near the pattern count, lower PVs reuse it), then the knee
+    is refined on the 0.001 grid around the coarse one. Returns (pv, {pv: count evaluated}).
+    """
+    n = len(source) if rows is None else len(rows)
+    if n < 2:
+        return DEFAULT_PV, {}
+    limit = max(SATURATION_MIN, n // SATURATION_DIV)
+    counts: dict[int, float] = {}
+
+    def count(i: int) -> float:
+        if i not in counts:
+            counts[i] = cluster_count(source, rows, float(PV_GRID[i]), blocks, limit)
+        return counts[i]
+
+    last = len(PV_GRID) - 1
+    coarse = sorted({*range(0, last + 1, COARSE_STEP), last}, reverse=True)
+    saturated: float | None = None
+    for j, i in enumerate(coarse):
+        if saturated is None:
+            c = count(i)
+            if c >= SATURATED * n:
+                saturated = c
+        else:
+            counts[i] = saturated
+        if progress is not None:
+            progress(0.9 * (j + 1) / len(coarse))
+    coarse.reverse()
+    ys = np.log(np.array([counts[i] for i in coarse]))
+    if ys.max() == ys.min():  # flat curve: nothing to choose from
+        return DEFAULT_PV, {float(PV_GRID[i]): c for i, c in sorted(counts.items())}
+    frame = (float(PV_GRID[0]), float(PV_GRID[-1]), float(ys.min()), float(ys.max()))
+    knee = coarse[int(np.argmax(_kneedle_score(PV_GRID[coarse], ys, *frame)))]
+    fine = list(range(max(0, knee - COARSE_STEP + 1), min(last, knee + COARSE_STEP - 1) + 1))
+    yf = np.log(np.array([count(i) for i in fine]))
+    best = fine[int(np.argmax(_kneedle_score(PV_GRID[fine], yf, *frame)))]
+    if progress is not None:
+        progress(1.0)
+    return float(PV_GRID[best]), {float(PV_GRID[k]): c for k, c in sorted(counts.items())}

@@ -1,0 +1,805 @@
+"""AmberModel: one model's state machine (Buffering -> Autotuning -> Learning -> Monitoring)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import analytics as an
+from . import fusion as fu
+from .autotune import tune_pv, tune_range
+from .clustering import Blocks, TemplateStore, chunk_rows, leader_assign, nearest
+from .config import DEFAULT_PV, EngineConfig, TrainingConfig
+from .errors import ConfigError, EngineError, InputError, StateError
+from .patterns import Scaler, as_vectors, windows
+from .rootcause import MSG_BOTH, MSG_NEITHER, root_cause
+from .snapshot import decode, encode
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Analytics = dict[str, npt.NDArray[Any]]
+
+BUFFERING, AUTOTUNING, LEARNING, MONITORING = "Buffering", "Autotuning", "Learning", "Monitoring"
+MAX_GHOST_VALUES = 8_000_000  # ghost patterns kept for root cause (float64 values, ~64 MB)
+PRETRAIN_CHUNK = 65_536  # vectors per step of pretraining (for progress reports)
+
+
+def _i64(n: int = 0) -> I64:
+    return np.zeros(n, dtype=np.int64)
+
+
+@dataclass
+class _State:
+    """Everything that changes as data flows; serialised field by field by to_bytes."""
+
+    training: TrainingConfig
+    autotune_range: bool
+    autotune_pv: bool
+    state: str = BUFFERING
+    graduation: str = ""
+    lo: F64 = field(default_factory=lambda: np.zeros(0))  # resolved ranges (empty = not yet)
+    hi: F64 = field(default_factory=lambda: np.zeros(0))
+    pv: float = 0.0  # 0 = not resolved yet
+    sample_count: int = 0  # patterns since configuration
+    phase_vectors: int = 0  # vectors since configuration / re-buffering / re-enabled learning
+    ctx: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # last (<= window-1) raw vectors
+    buf: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # buffered raw vectors (+ context)
+    buf_valid: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    buf_n: int = 0
+    buf_ctx: int = 0  # leading context rows of buf (not buffered samples)
+    sizes: I64 = field(default_factory=_i64)
+    growth: I64 = field(default_factory=_i64)  # training-pattern number at creation (1-based)
+    ghost_next: int = 0  # negative ids issued so far
+    ghost_ids: I64 = field(default_factory=_i64)
+    ghost_raw: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    ri_hist: I64 = field(default_factory=lambda: _i64(an.FIR_TAPS - 1))
+    ni_hist: I64 = field(default_factory=lambda: _i64(an.FIR_TAPS - 1))
+    om_hist: I64 = field(default_factory=_i64)
+    ad_hist: I64 = field(default_factory=_i64)
+    ah: int = 0
+    last_ad: int = 0
+    last_aw: int = 0
+    last_cs: int = 100
+    n_train: int = 0  # training patterns (replay included) since configuration
+    g0: int = 0  # n_train when the current learning period began
+    si_train: I64 = field(default_factory=lambda: _i64(1001))  # histogram of training SI
+    threshold: int = 1000
+    lam: float = 0.0
+    k1: int = 1
+    k2: int = 1
+    n_grad: int = 0  # n_train at graduation
+    fus_val: F64 = field(default_factory=lambda: np.zeros(0))
+    fus_time: F64 = field(default_factory=lambda: np.zeros(0))
+
+
+class AmberModel:
+    """An Amber-compatible anomaly detection model (pure numpy, deterministic)."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        """A fresh model in Buffering."""
+        self.config = config
+        f, length = config.feature_count, config.pattern_length
+        self._s = _State(config.training, config.autotune_range, config.autotune_pv)
+        s = self._s
+        s.ctx = np.zeros((0, f))
+        s.buf = np.zeros((0, f))
+        s.ghost_raw = np.zeros((0, length))
+        s.fus_val = np.full(f, np.nan)
+        s.fus_time = np.full(f, np.nan)
+        self._store = TemplateStore(Blocks(f, config.streaming_window), length)
+        self._scaler: Scaler | None = None
+        self._tables: tuple[I64, I64] | None = None
+        if self._tr("buffering_samples") == 0:
+            self._finish_buffering(None)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _tr(self, name: str) -> int:
+        return self._s.training.get(name)
+
+    @property
+    def _window(self) -> int:
+        return self.config.streaming_window
+
+    def _set_ranges(self, lo: F64, hi: F64) -> None:
+        self._s.lo, self._s.hi = lo, hi
+        w = [f.weight for f in self.config.features]
+        self._scaler = Scaler.build(lo, hi, w, self._window)
+
+    def _scaler_or_raise(self) -> Scaler:
+        if self._scaler is None:
+            raise StateError("the model has no feature ranges yet (still Buffering)")
+        return self._scaler
+
+    def _lookup_tables(self) -> tuple[I64, I64]:
+        """RI and PI per cluster with frozen sizes (Monitoring)."""
+        if self._tables is None:
+            s = self._s
+            smax = int(s.sizes.max()) if len(s.sizes) else 0
+            full = np.full(len(s.sizes), smax, dtype=np.int64)
+            self._tables = (
+                an.raw_index(s.sizes, full),
+                an.prob_index(s.sizes, full, np.full(len(s.sizes), s.n_grad, dtype=np.int64)),
+            )
+        return self._tables
+
+    # ------------------------------------------------------------------ streaming
+
+    def process(
+        self, values: npt.NDArray[Any] | Sequence[float]
+    ) -> dict[str, list[int] | list[float]]:
+        """Stream values (a multiple of featureCount); one analytics entry per input vector.
+
+        Raises InputError (model unchanged) on non-finite values or a wrong count.
+        """
+        return {k: v.tolist() for k, v in self.process_array(values).items()}
+
+    def process_array(self, values: npt.NDArray[Any] | Sequence[float]) -> Analytics:
+        """Like :meth:`process` but returns numpy arrays (int64, NW/OM float64)."""
+        x = as_vectors(values, self.config.feature_count)
+        out = self._ingest(x)
+        if self._s.state == LEARNING:
+            self._check_graduation(None)
+        return out
+
+    def _ingest(
+        self,
+        x: F64,
+        progress: Callable[[float], None] | None = None,
+        exact_max: str | None = None,
+    ) -> Analytics:
+        """Run validated vectors through the state machine (no end-of-request graduation check).
+
+        ``exact_max``: graduate (with this reason) exactly when learningMaxSamples is reached.
+        """
+        s = self._s
+        w = self._window
+        n = len(x)
+        out = an.empty_analytics(n)
+        m = len(s.ctx)
+        ext = np.concatenate((s.ctx, x)) if m else x
+        first = max(0, w - 1 - m)  # first batch index whose vector completes a pattern
+        s.sample_count += max(0, n - first)
+        i = 0
+        while i < n:
+            if s.state == BUFFERING:
+                take = min(n - i, self._tr("buffering_samples") - s.phase_vectors)
+                self._buffer(x[i : i + take], np.arange(i, i + take) >= first)
+                i += take
+                s.phase_vectors += take
+                if s.phase_vectors >= self._tr("buffering_samples"):
+                    self._finish_buffering(progress)
+            elif s.state == LEARNING:
+                end = n
+                if exact_max is not None:
+                    end = min(n, i + max(0, self._tr("learning_max_samples") - s.phase_vectors))
+                j = self._learn(ext, m, i, end, first, out)
+                s.phase_vectors += j - i
+                i = j
+                if (
+                    s.state == LEARNING
+                    and exact_max is not None
+                    and s.phase_vectors >= self._tr("learning_max_samples")
+                ):
+                    self._graduate(exact_max)
+            else:
+                self._monitor(ext, m, i, n, first, out)
+                s.phase_vectors += n - i
+                i = n
+        keep = w - 1
+        s.ctx = (
+            ext[max(0, len(ext) - keep) :].copy()
+            if keep
+            else np.zeros((0, self.config.feature_count))
+        )
+        return out
+
+    def _buffer(self, x: F64, valid: npt.NDArray[np.bool_]) -> None:
+        s = self._s
+        need = s.buf_n + len(x)
+        if need > len(s.buf):
+            cap = max(need, 2 * len(s.buf), 256)
+            s.buf = np.resize(s.buf, (cap, self.config.feature_count))
+            s.buf_valid = np.resize(s.buf_valid, cap)
+        s.buf[s.buf_n : need] = x
+        s.buf_valid[s.buf_n : need] = valid
+        s.buf_n = need
+
+    def _start_buffering(self) -> None:
+        s = self._s
+        s.state, s.graduation, s.phase_vectors = BUFFERING, "", 0
+        s.buf = s.ctx.copy()
+        s.buf_valid = np.zeros(len(s.ctx), dtype=bool)
+        s.buf_n = s.buf_ctx = len(s.ctx)
+        if self._tr("buffering_samples") == 0:
+            self._finish_buffering(None)
+
+    def _finish_buffering(self, progress: Callable[[float], None] | None) -> None:
+        """Autotune range and PV on the buffer, then replay the buffered patterns as learning."""
+        s = self._s
+        s.state = AUTOTUNING
+        w = self._window
+        data = s.buf[: s.buf_n]
+        tuned = data[s.buf_ctx :]
+        prev = (s.lo, s.hi) if len(s.lo) else (None, None)
+        lo, hi = tune_range(tuned, self.config.features, s.autotune_range, *prev)
+        self._set_ranges(lo, hi)
+        scaler = self._scaler_or_raise()
+        if self._store.count:  # re-normalise kept templates to the new ranges
+            self._store.set_all(scaler.patterns(self._store.raw), self._store.raw)
+        view = windows(scaler.vectors(data), w)
+        rows = (np.flatnonzero(s.buf_valid[: s.buf_n]) - (w - 1)).astype(np.int64)
+        if self.config.percent_variation is not None:
+            s.pv = self.config.percent_variation
+        elif s.autotune_pv and len(rows) >= 2:
+            s.pv, _ = tune_pv(view, rows, self._store.blocks, progress)
+        elif s.pv == 0.0:
+            s.pv = DEFAULT_PV
+        s.state, s.g0 = LEARNING, s.n_train
+        self._tables = None
+        if len(rows):
+            raw_view = windows(scaler.clip(data), w)
+            self._learn_rows(view, rows, raw_view)
+        s.buf = np.zeros((0, self.config.feature_count))
+        s.buf_valid = np.zeros(0, dtype=bool)
+        s.buf_n = s.buf_ctx = 0
+
+    # ------------------------------------------------------------------ learning
+
+    def _learn(self, ext: F64, m: int, i: int, end: int, first: int, out: Analytics) -> int:
+        """Learn batch vectors [i, end); returns the batch index where learning stopped."""
+        s = self._s
+        w = self._window
+        cap = self._tr("learning_max_clusters")
+        if self._store.count >= cap:
+            self._graduate("maxClusters")
+            return i
+        a = max(i, first)
+        if a >= end:
+            return end
+        scaler = self._scaler_or_raise()
+        seg = ext[m + a - w + 1 : m + end]
+        view = windows(scaler.vectors(seg), w)
+        raw_view = windows(scaler.clip(seg), w)
+        res = self._learn_rows(view, None, raw_view)
+        for k, v in res.items():
+            out[k][a : a + len(v)] = v
+        stop = a + len(res["ID"])
+        return stop if s.state != LEARNING else end
+
+    def _learn_rows(self, view: F64, rows: I64 | None, raw_view: F64) -> Analytics:
+        """Cluster patterns in learning mode and compute their analytics (sizes grow)."""
+        s = self._s
+        cap = self._tr("learning_max_clusters")
+        k_before = self._store.count
+        res = leader_assign(self._store, view, rows, s.pv, cap, raw_view)
+        ids0 = res.index[: res.stop]
+        p = len(ids0)
+        k_new = self._store.count - k_before
+        sizes_before = np.concatenate((s.sizes, _i64(k_new)))
+        smax_before = int(s.sizes.max()) if len(s.sizes) else 0
+        sc, smax = an.running_sizes(ids0, sizes_before, smax_before)
+        ri = an.raw_index(sc, smax)
+        si, s.ri_hist = an.fir9(ri, s.ri_hist)
+        ns, s.ni_hist = an.fir9(_i64(p), s.ni_hist)
+        ntr = s.n_train + np.arange(1, p + 1, dtype=np.int64)
+        ids = ids0 + 1
+        om, s.om_hist = an.op_mode(ids, s.om_hist)
+        s.growth = np.concatenate((s.growth, s.n_train + res.created + 1))
+        s.sizes = sizes_before + np.bincount(ids0, minlength=len(sizes_before)).astype(np.int64)
+        s.si_train += np.bincount(si, minlength=1001).astype(np.int64)
+        s.n_train += p
+        self._tables = None
+        res_out: Analytics = {
+            "ID": ids,
+            "RI": ri,
+            "SI": si,
+            "AD": _i64(p),
+            "AH": _i64(p),
+            "AW": _i64(p),
+            "NI": _i64(p),
+            "NS": ns,
+            "NW": ns / 500.0,
+            "OM": om,
+            "CS": np.full(p, 100, dtype=np.int64),
+            "PI": an.prob_index(sc, smax, ntr),
+        }
+        if self._store.count >= cap:
+            self._graduate("maxClusters")
+        return res_out
+
+    def _learning_rate_met(self) -> bool:
+        s = self._s
+        num, den = self._tr("learning_rate_numerator"), self._tr("learning_rate_denominator")
+        if num == 0 or den == 0 or s.n_train - s.g0 < den:
+            return False
+        recent = len(s.growth) - int(np.searchsorted(s.growth, s.n_train - den, side="right"))
+        return recent < num
+
+    def _check_graduation(self, reason: str | None) -> None:
+        """End-of-request check; ``reason`` overrides the recorded reason (pretrain)."""
+        s = self._s
+        why = ""
+        if s.phase_vectors >= self._tr("learning_max_samples"):
+            why = "maxSamples"
+        elif self._store.count >= self._tr("learning_max_clusters"):
+            why = "maxClusters"
+        elif self._learning_rate_met():
+            why = "learningRate"
+        if why:
+            self._graduate(reason or why)
+
+    def _graduate(self, reason: str) -> None:
+        """Freeze clusters; fix the anomaly threshold, lambda and warning levels."""
+        s = self._s
+        s.state, s.graduation = MONITORING, reason
+        smax = int(s.sizes.max()) if len(s.sizes) else 0
+        ri2 = an.ri_of_size(2, smax) if smax >= 2 else 1000
+        nz = np.flatnonzero(s.si_train)
+        si_max = int(nz[-1]) if nz.size else 0
+        s.threshold = max(1, min(1000, max(si_max, ri2)))
+        hits = int(s.si_train[s.threshold :].sum())
+        s.n_grad = s.n_train
+        hw = self._tr("history_window")
+        s.lam = max(hits, 1) * hw / (10.0 * max(s.n_train, 1))
+        s.k1 = an.poisson_level(s.lam, an.AW1_P)
+        s.k2 = max(s.k1, an.poisson_level(s.lam, an.AW2_P))
+        s.ad_hist = _i64(hw)
+        s.ah = s.last_ad = s.last_aw = 0
+        s.last_cs = 100
+        self._tables = None
+
+    # ------------------------------------------------------------------ monitoring
+
+    def _monitor(self, ext: F64, m: int, i: int, end: int, first: int, out: Analytics) -> None:
+        s = self._s
+        w = self._window
+        a = max(i, first)
+        if a >= end:
+            return
+        scaler = self._scaler_or_raise()
+        seg = ext[m + a - w + 1 : m + end]
+        view = windows(scaler.vectors(seg), w)
+        p = len(view)
+        idx = np.empty(p, dtype=np.int64)
+        dist = np.empty(p)
+        step = chunk_rows(self._store.count)
+        for c0 in range(0, p, step):
+            zc = np.ascontiguousarray(view[c0 : c0 + step])
+            idx[c0 : c0 + len(zc)], dist[c0 : c0 + len(zc)] = nearest(zc, self._store, s.pv)
+        matched = dist <= s.pv
+        unmatched = np.flatnonzero(~matched)
+        ids = np.where(matched, idx + 1, 0).astype(np.int64)
+        ids[unmatched] = -(s.ghost_next + 1 + np.arange(len(unmatched), dtype=np.int64))
+        if len(unmatched):
+            self._add_ghosts(ids[unmatched], scaler.clip_patterns(windows(seg, w)[unmatched]))
+        ri_t, pi_t = self._lookup_tables()
+        safe = np.maximum(idx, 0)
+        has = idx >= 0
+        ri_near = np.where(has, ri_t[safe] if len(ri_t) else 0, 1000).astype(np.int64)
+        ri = np.where(matched, ri_near, 1000).astype(np.int64)
+        pi = np.where(matched, pi_t[safe] if len(pi_t) else 0, 1000).astype(np.int64)
+        ni = np.where(matched, 0, an.novelty_index(dist, s.pv, ri_near)).astype(np.int64)
+        si, s.ri_hist = an.fir9(ri, s.ri_hist)
+        ns, s.ni_hist = an.fir9(ni, s.ni_hist)
+        ad = (si >= s.threshold).astype(np.int64)
+        reset = s.last_aw == 2 and s.last_ad == 0
+        ah, s.ad_hist = an.anomaly_history(ad, s.ad_hist, s.ah, reset, s.k2)
+        aw = an.warning_level(ah, s.k1, s.k2)
+        cs = an.compliance(ah, s.k2)
+        om, s.om_hist = an.op_mode(ids, s.om_hist)
+        s.ah, s.last_ad, s.last_aw, s.last_cs = int(ah[-1]), int(ad[-1]), int(aw[-1]), int(cs[-1])
+        res: Analytics = {
+            "ID": ids, "RI": ri, "SI": si, "AD": ad, "AH": ah, "AW": aw, "NI": ni,
+            "NS": ns, "NW": ns / 500.0, "OM": om, "CS": cs, "PI": pi,
+        }  # fmt: skip
+        for k, v in res.items():
+            out[k][a:end] = v
+
+    def _add_ghosts(self, ids: I64, raw: F64) -> None:
+        s = self._s
+        s.ghost_next += len(ids)
+        keep = max(100, MAX_GHOST_VALUES // max(1, self.config.pattern_length))
+        s.ghost_ids = np.concatenate((s.ghost_ids, ids))[-keep:]
+        s.ghost_raw = np.concatenate((s.ghost_raw, raw))[-keep:]
+
+    # ------------------------------------------------------------------ control
+
+    def outage(self) -> None:
+        """Clear the streaming window only; the next window-1 vectors make no pattern."""
+        self._s.ctx = np.zeros((0, self.config.feature_count))
+
+    def set_learning(
+        self,
+        state: str | None = None,
+        training: Mapping[str, Any] | None = None,
+        autotuning: Mapping[str, Any] | None = None,
+    ) -> None:
+        """postLearning: 'Learning' re-enables learning (clusters, range and PV kept, graduation
+        counters restarted); 'Buffering' re-buffers and re-autotunes on new data (configuration
+        and clusters kept). ``state`` None means 'Learning'. Raises StateError unless the model
+        is Learning or Monitoring, ConfigError on bad fields (model unchanged)."""
+        s = self._s
+        if s.state not in (LEARNING, MONITORING):
+            raise StateError(
+                f"learning can only be changed in Learning or Monitoring (model is {s.state})"
+            )
+        target = LEARNING if state is None else state
+        if target not in (LEARNING, BUFFERING):
+            raise ConfigError("state", f"must be 'Learning' or 'Buffering', got {state!r}")
+        new_training = s.training
+        if training is not None:
+            new_training = s.training.merged(TrainingConfig.from_wire(training))
+        auto_range, auto_pv = s.autotune_range, s.autotune_pv
+        if autotuning is not None:
+            if not isinstance(autotuning, Mapping):
+                raise ConfigError("autotuning", "must be an object")
+            for key in ("range", "percentVariation"):
+                v = autotuning.get(key)
+                if v is not None and not isinstance(v, bool):
+                    raise ConfigError(f"autotuning.{key}", f"must be true or false, got {v!r}")
+            if autotuning.get("range") is not None:
+                auto_range = bool(autotuning["range"])
+            if autotuning.get("percentVariation") is not None:
+                auto_pv = bool(autotuning["percentVariation"])
+        if (
+            target == BUFFERING
+            and auto_range
+            and self.config.range_to_tune()
+            and new_training.resolved()["buffering_samples"] < 1
+        ):
+            raise ConfigError(
+                "training.bufferingSamples", "must be at least 1 when the range is autotuned"
+            )
+        s.training, s.autotune_range, s.autotune_pv = new_training, auto_range, auto_pv
+        if target == BUFFERING:
+            self._start_buffering()
+        else:
+            s.state, s.graduation, s.phase_vectors, s.g0 = LEARNING, "", 0, s.n_train
+            s.ah = s.last_ad = s.last_aw = 0
+            s.last_cs = 100
+
+    def pretrain(
+        self,
+        values: npt.NDArray[Any] | Sequence[float],
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        """Restart from the configuration and run ``values`` through Buffering, Autotuning and
+        Learning; ends in Monitoring (graduation 'pretrain') unless configured counts exceed
+        the data. InputError on bad data (model unchanged)."""
+        x = as_vectors(values, self.config.feature_count)
+        n = len(x)
+        if n == 0:
+            raise InputError("pretraining needs at least one vector of data")
+        tr = self.config.training
+        defaults = tr.resolved()
+        over: dict[str, int] = {}
+        if tr.buffering_samples is None:
+            over["bufferingSamples"] = min(defaults["buffering_samples"], n)
+        if tr.learning_max_samples is None:
+            over["learningMaxSamples"] = min(defaults["learning_max_samples"], n)
+        cfg = self.config
+        fresh = AmberModel(cfg)
+        fresh._s.training = tr.merged(TrainingConfig.from_wire(over)) if over else tr
+
+        if progress is not None:
+            progress(0.0)
+        for c0 in range(0, n, PRETRAIN_CHUNK):
+            chunk = x[c0 : c0 + PRETRAIN_CHUNK]
+            sub = None
+            if progress is not None:
+                base, span = c0 / max(n, 1), len(chunk) / max(n, 1)
+
+                def sub(f: float, base: float = base, span: float = span) -> None:
+                    progress(min(1.0, base + span * f))
+
+            fresh._ingest(chunk, sub, exact_max="pretrain")
+            if progress is not None:
+                progress(min(1.0, (c0 + len(chunk)) / n))
+        if fresh._s.state == LEARNING:
+            fresh._check_graduation("pretrain")
+        if progress is not None:
+            progress(1.0)
+        self._s, self._store, self._scaler, self._tables = (
+            fresh._s,
+            fresh._store,
+            fresh._scaler,
+            None,
+        )
+
+    # ------------------------------------------------------------------ fusion
+
+    def put_fusion(
+        self,
+        vector: Sequence[tuple[str, float] | Mapping[str, Any]],
+        rule: str = "default",
+        now: float | None = None,
+    ) -> tuple[dict[str, float | None], dict[str, list[int] | list[float]] | None]:
+        """Fusion PUT: update named features; inference the fused vector when complete and the
+        rule says submit. Returns (current vector, analytics or None)."""
+        s = self._s
+        names = self.config.feature_names
+        upd = fu.parse_update(vector, names, rule)
+        t = time.time() if now is None else float(now)
+        for i, v in upd.items():
+            s.fus_val[i], s.fus_time[i] = v, t
+        live = fu.live_mask(s.fus_time, self.config.features, t)
+        current: dict[str, float | None] = {
+            n: float(s.fus_val[i]) if live[i] else None for i, n in enumerate(names)
+        }
+        if not live.all() or not fu.wants_submit(rule, list(upd), self.config.features):
+            return current, None
+        return current, self.process(s.fus_val.copy())
+
+    # ------------------------------------------------------------------ root cause
+
+    def root_cause(
+        self,
+        clusters: Sequence[int] | None = None,
+        vectors: Sequence[Sequence[float]] | None = None,
+    ) -> list[list[dict[str, float | str]]]:
+        """Per-feature root cause (0..1) for each requested cluster id or pattern."""
+        if clusters is None and vectors is None:
+            raise InputError(MSG_NEITHER)
+        if clusters is not None and vectors is not None:
+            raise InputError(MSG_BOTH)
+        nf, length = self.config.feature_count, self.config.pattern_length
+        names = self.config.feature_names
+        items: list[tuple[F64, int]] = []  # (raw pattern, own template index or -1)
+        if clusters is not None:
+            if isinstance(clusters, str | bytes) or not isinstance(clusters, Sequence):
+                raise InputError("clusters must be a list of cluster ids, e.g. [1,2,3]")
+            for pos, cid in enumerate(clusters):
+                if isinstance(cid, bool) or not isinstance(cid, int | np.integer):
+                    raise InputError(f"clusters[{pos}] must be an integer cluster id, got {cid!r}")
+                items.append(self._cluster_pattern(int(cid)))
+        else:
+            assert vectors is not None
+            if isinstance(vectors, str | bytes) or not isinstance(vectors, Sequence):
+                raise InputError("vectors must be a list of patterns, e.g. [[0.1,0.2],[0.3,0.4]]")
+            for pos, vec in enumerate(vectors):
+                try:
+                    arr = np.asarray(vec, dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise InputError(f"vectors[{pos}] must be a list of numbers") from None
+                if arr.ndim != 1 or arr.size != length:
+                    raise InputError(
+                        f"vectors[{pos}] must hold {length} values (featureCount {nf} x "
+                        f"streamingWindow {self._window}), got {arr.size}"
+                    )
+                if not np.isfinite(arr).all():
+                    raise InputError(f"vectors[{pos}] holds a value that is not a finite number")
+                items.append((arr, -1))
+        if not items:
+            return []
+        scaler = self._scaler_or_raise()
+        result: list[list[dict[str, float | str]]] = []
+        for raw, own in items:
+            z = scaler.patterns(raw[None, :])[0]
+            rc = root_cause(z, self._store.z, own, nf)
+            result.append([{"name": n, "value": float(v)} for n, v in zip(names, rc, strict=True)])
+        return result
+
+    def _cluster_pattern(self, cid: int) -> tuple[F64, int]:
+        s = self._s
+        if 1 <= cid <= self._store.count:
+            return self._store.raw[cid - 1], cid - 1
+        if cid < 0:
+            hit = np.flatnonzero(s.ghost_ids == cid)
+            if hit.size:
+                return s.ghost_raw[int(hit[0])], -1
+        raise InputError(f"unknown cluster id {cid}")
+
+    # ------------------------------------------------------------------ reporting
+
+    def _progress(self) -> int:
+        s = self._s
+        if s.state == MONITORING:
+            return 100
+        if s.state in (BUFFERING, AUTOTUNING):
+            bs = self._tr("buffering_samples")
+            return min(99, 100 * s.phase_vectors // bs) if bs else 0
+        parts = [s.phase_vectors / max(1, self._tr("learning_max_samples"))]
+        parts.append(self._store.count / max(1, self._tr("learning_max_clusters")))
+        den = self._tr("learning_rate_denominator")
+        if den and self._tr("learning_rate_numerator"):
+            parts.append((s.n_train - s.g0) / den)
+        return min(99, math.floor(100 * max(parts)))
+
+    def status(self) -> dict[str, Any]:
+        """modelStatus fields (the server adds lastModified/lastModifiedDelta)."""
+        s = self._s
+        if s.state == BUFFERING:
+            msg = f"Buffering: {s.phase_vectors} of {self._tr('buffering_samples')} samples"
+        elif s.state == LEARNING:
+            msg = (
+                f"Learning: {self._store.count} clusters from {s.n_train - s.g0} patterns "
+                f"since learning began"
+            )
+        elif s.state == MONITORING:
+            msg = f"Monitoring (learning ended: {s.graduation})"
+        else:
+            msg = "Autotuning"
+        return {
+            "state": s.state,
+            "warningLevel": s.last_aw,
+            "complianceScore": s.last_cs,
+            "sampleCount": s.sample_count,
+            "clusterCount": self._store.count,
+            "progress": self._progress(),
+            "message": msg,
+            "graduation": s.graduation,
+        }
+
+    def config_wire(self) -> dict[str, Any]:
+        """configResponse body: configuration with resolved ranges, PV and training."""
+        s = self._s
+        feats = []
+        for i, f in enumerate(self.config.features):
+            lo = float(s.lo[i]) if len(s.lo) else (f.min_val if f.min_val is not None else 0.0)
+            hi = float(s.hi[i]) if len(s.hi) else (f.max_val if f.max_val is not None else 0.0)
+            feats.append(
+                {
+                    "name": f.name,
+                    "minVal": lo,
+                    "maxVal": hi,
+                    "weight": f.weight,
+                    "fusionRule": f.fusion_rule,
+                    "fusionTTL": f.fusion_ttl,
+                    "minMaxDefined": f.min_max_defined,
+                }
+            )
+        pv = s.pv or (self.config.percent_variation or DEFAULT_PV)
+        return {
+            "streamingWindow": self._window,
+            "percentVariation": float(pv),
+            "features": feats,
+            "training": s.training.to_wire(resolved=True),
+            "autotuning": {"range": s.autotune_range, "percentVariation": s.autotune_pv},
+        }
+
+    def nano_status(self) -> dict[str, Any]:
+        """Per-cluster internals; index 0 is the 'no cluster' slot (unmatched Monitoring patterns)."""
+        s = self._s
+        k = self._store.count
+        sizes = s.sizes
+        smax = int(sizes.max()) if k else 0
+        ri = an.raw_index(sizes, np.full(k, smax, dtype=np.int64)) if k else _i64()
+        freq = sizes / sizes.mean() * 1000.0 if k else np.zeros(0)
+        z = self._store.z
+        if k:
+            dmean = np.abs(z - z.mean(axis=0)).sum(axis=1)
+            top = float(dmean.max())
+            dist = dmean / top * 1000.0 if top > 0 else np.zeros(k)
+        else:
+            dist = np.zeros(0)
+        pca = _pca2(z)
+        return {
+            "pca": [[0.0, 0.0], *pca.tolist()],
+            "clusterGrowth": [0, *s.growth.tolist()],
+            "clusterSizes": [s.ghost_next, *sizes.tolist()],
+            "anomalyIndexes": [1000, *ri.tolist()],
+            "frequencyIndexes": [0.0, *freq.tolist()],
+            "distanceIndexes": [0.0, *dist.tolist()],
+            "sampleCount": s.sample_count,
+            "clusterCount": k,
+            "anomalyThreshold": s.threshold if s.state == MONITORING else self._provisional_thr(),
+            "state": s.state,
+        }
+
+    def _provisional_thr(self) -> int:
+        s = self._s
+        smax = int(s.sizes.max()) if len(s.sizes) else 0
+        ri2 = an.ri_of_size(2, smax) if smax >= 2 else 1000
+        nz = np.flatnonzero(s.si_train)
+        return max(1, min(1000, max(int(nz[-1]) if nz.size else 0, ri2)))
+
+    def summary(self) -> dict[str, Any]:
+        """Free-form description of the engine internals (JSON-ready)."""
+        s = self._s
+        return {
+            "engine": "boonamber-local",
+            "state": s.state,
+            "graduation": s.graduation,
+            "featureCount": self.config.feature_count,
+            "streamingWindow": self._window,
+            "patternLength": self.config.pattern_length,
+            "percentVariation": s.pv or None,
+            "ranges": [
+                {"name": n, "min": float(a), "max": float(b)}
+                for n, a, b in zip(self.config.feature_names, s.lo, s.hi, strict=False)
+            ],
+            "sampleCount": s.sample_count,
+            "trainingPatterns": s.n_train,
+            "phaseVectors": s.phase_vectors,
+            "bufferedVectors": s.buf_n - s.buf_ctx,
+            "clusterCount": self._store.count,
+            "largestCluster": int(s.sizes.max()) if len(s.sizes) else 0,
+            "unmatchedPatterns": s.ghost_next,
+            "ghostsKept": len(s.ghost_ids),
+            "anomalyThreshold": s.threshold,
+            "lambda": s.lam,
+            "warningLevels": {"AW1": s.k1, "AW2": s.k2},
+            "anomalyHistory": s.ah,
+            "training": s.training.to_wire(resolved=True),
+            "autotuning": {"range": s.autotune_range, "percentVariation": s.autotune_pv},
+        }
+
+    # ------------------------------------------------------------------ snapshot
+
+    def to_bytes(self) -> bytes:
+        """The whole model state in a versioned, pickle-free format."""
+        s = self._s
+        header: dict[str, Any] = {"config": self.config.to_wire()}
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "templates": self._store.z,
+            "templates_raw": self._store.raw,
+        }
+        scalars: dict[str, Any] = {}
+        for f in fields(s):
+            v = getattr(s, f.name)
+            if isinstance(v, np.ndarray):
+                arrays[f.name] = v[: s.buf_n] if f.name in ("buf", "buf_valid") else v
+            elif isinstance(v, TrainingConfig):
+                scalars[f.name] = v.to_wire()
+            else:
+                scalars[f.name] = v
+        header["state"] = scalars
+        return encode(header, arrays)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AmberModel:
+        """Restore a model saved by :meth:`to_bytes`; EngineError on corrupt/unknown data."""
+        header, arrays = decode(data)
+        try:
+            cfg = EngineConfig.from_wire(header["config"])
+            model = cls.__new__(cls)
+            model.config = cfg
+            sc = dict(header["state"])
+            kw: dict[str, Any] = {}
+            for f in fields(_State):
+                if f.name in sc:
+                    v = sc[f.name]
+                    kw[f.name] = TrainingConfig.from_wire(v) if f.name == "training" else v
+                else:
+                    kw[f.name] = np.array(arrays[f.name])
+            model._s = _State(**kw)
+            store = TemplateStore(
+                Blocks(cfg.feature_count, cfg.streaming_window), cfg.pattern_length
+            )
+            store.set_all(np.array(arrays["templates"]), np.array(arrays["templates_raw"]))
+            model._store = store
+            model._scaler = None
+            model._tables = None
+            if len(model._s.lo):
+                model._set_ranges(model._s.lo, model._s.hi)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise EngineError(f"corrupt engine snapshot: {exc!r}") from None
+        return model
+
+
+def _pca2(z: F64) -> F64:
+    """2-D PCA coordinates of the rows of ``z`` (deterministic signs)."""
+    k = len(z)
+    if k == 0:
+        return np.zeros((0, 2))
+    c = z - z.mean(axis=0)
+    if k < 2 or not np.any(c):
+        return np.zeros((k, 2))
+    u, sv, _vt = np.linalg.svd(c, full_matrices=False)
+    out = np.zeros((k, 2))
+    r = min(2, len(sv))
+    for j in range(r):
+        col = u[:, j] * sv[j]
+        if col[int(np.argmax(np.abs(col)))] < 0:
+            col = -col
+        out[:, j] = col
+    return out

@@ -1,0 +1,85 @@
+"""Turning a stream of vectors into scaled patterns (sliding windows), and input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import InputError
+
+F64 = npt.NDArray[np.float64]
+
+
+def as_vectors(values: object, feature_count: int) -> F64:
+    """Validate a flat list/array of values and return it as (n, feature_count) float64.
+
+    Raises InputError for non-numeric data, a count that is not a multiple of feature_count,
+    or NaN/inf (naming the first bad 0-based position).
+    """
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"values must be numbers: {exc}") from None
+    if arr.ndim == 2 and arr.shape[1] == feature_count:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise InputError(f"values must be a flat list of numbers, got shape {arr.shape}")
+    if arr.size % feature_count:
+        raise InputError(
+            f"number of values ({arr.size}) is not a multiple of the feature count "
+            f"({feature_count})"
+        )
+    finite = np.isfinite(arr)
+    if not finite.all():
+        pos = int(np.argmin(finite))
+        raise InputError(f"value at position {pos} is not a finite number ({arr[pos]!r})")
+    return np.ascontiguousarray(arr).reshape(-1, feature_count)
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-feature range and weights: maps raw vectors to scaled values (engine distance = L1)."""
+
+    lo: F64  # per feature
+    hi: F64
+    scale: F64  # w_f / (sum w * range_f * window)
+    window: int
+
+    @classmethod
+    def build(cls, lo: F64, hi: F64, weights: Sequence[int], window: int) -> Scaler:
+        """Scaler for ranges [lo, hi] (hi > lo) and integer weights."""
+        w = np.asarray(weights, dtype=np.float64)
+        scale = w / (w.sum() * (hi - lo) * window)
+        return cls(lo.copy(), hi.copy(), scale, window)
+
+    def clip(self, x: F64) -> F64:
+        """Clip vectors (..., F) to the feature ranges."""
+        return np.clip(x, self.lo, self.hi)
+
+    def clip_patterns(self, raw: F64) -> F64:
+        """Clip raw patterns (m, F*W) in wire order to the feature ranges."""
+        f = len(self.lo)
+        return self.clip(raw.reshape(len(raw), -1, f)).reshape(len(raw), -1)
+
+    def vectors(self, x: F64) -> F64:
+        """Scaled vectors (n, F) from raw vectors."""
+        return (np.clip(x, self.lo, self.hi) - self.lo) * self.scale
+
+    def patterns(self, raw: F64) -> F64:
+        """Scaled patterns (m, F*W) from raw patterns in wire order (lag-major)."""
+        f = len(self.lo)
+        v = raw.reshape(len(raw), -1, f)
+        return self.vectors(v).reshape(len(raw), -1)
+
+
+def windows(vectors: F64, window: int) -> F64:
+    """Read-only (n - window + 1, F*window) view: row r = vectors[r : r + window] flattened."""
+    n, f = vectors.shape
+    flat = np.ascontiguousarray(vectors).reshape(-1)
+    if n < window:
+        return np.zeros((0, f * window))
+    return sliding_window_view(flat, f * window)[::f]

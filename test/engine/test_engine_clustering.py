@@ -1,0 +1,64 @@
+"""The pruned nearest-template search equals a brute-force leader clustering, ties included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from boonamber.local.engine import clustering
+from boonamber.local.engine.clustering import Blocks, TemplateStore, l1, leader_assign, nearest
+
+
+def brute_leader(z: np.ndarray, pv: float) -> tuple[np.ndarray, np.ndarray]:
+    templates: list[np.ndarray] = []
+    ids = []
+    for p in z:
+        if templates:
+            d = np.array([np.abs(p - t).sum() for t in templates])
+            k = int(np.argmin(d))  # first minimum: ties -> lowest id
+            if d[k] <= pv:
+                ids.append(k)
+                continue
+        templates.append(p)
+        ids.append(len(templates) - 1)
+    return np.array(ids), np.array(templates)
+
+
+@pytest.mark.parametrize("pivot_max", [clustering.PIVOT_MAX, 7])
+@pytest.mark.parametrize("trial", range(16))
+def test_leader_and_nearest_match_brute_force(
+    trial: int, pivot_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clustering, "PIVOT_MAX", pivot_max)  # 7: pivots dropped past 7 clusters
+    rng = np.random.default_rng(trial)
+    f, w = int(rng.integers(1, 4)), int(rng.integers(1, 12))
+    n = int(rng.integers(50, 500))
+    walk = np.cumsum(rng.normal(0, 0.05, (n + w, f)), axis=0)
+    if trial % 3 == 0:
+        walk = np.round(walk * 4) / 4  # exact ties between templates
+    flat = walk.ravel()
+    z = np.lib.stride_tricks.sliding_window_view(flat, f * w)[::f][:n] / (f * w)
+    pv = float(rng.choice([0.005, 0.02, 0.05, 0.1]))
+    ids_ref, templates = brute_leader(z, pv)
+
+    store = TemplateStore(Blocks(f, w), f * w, keep_raw=False)
+    res = leader_assign(store, z, None, pv)
+    assert np.array_equal(res.index, ids_ref)
+    assert np.array_equal(store.z, templates)
+    counted = TemplateStore(Blocks(f, w), f * w, keep_raw=False)
+    leader_assign(counted, z, None, pv, count_only=True)
+    assert counted.count == len(templates)
+
+    q = z[::-1] + rng.normal(0, 0.01, z.shape)
+    idx, d = nearest(np.ascontiguousarray(q), store, pv, exact=True)
+    full = np.abs(q[:, None, :] - templates[None]).sum(-1)
+    assert np.array_equal(idx, full.argmin(axis=1))
+    assert np.allclose(d, full.min(axis=1), rtol=0, atol=1e-12)
+
+
+def test_l1_is_bit_stable_across_batch_shapes() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 37)), rng.normal(size=(300, 37))
+    rows = np.array([l1(a[i : i + 1], b[i : i + 1])[0] for i in range(300)])
+    assert np.array_equal(l1(a, b), rows)
+    assert np.array_equal(l1(a, b[0]), np.array([l1(a[i], b[0]) for i in range(300)]))
