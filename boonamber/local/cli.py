@@ -1,0 +1,220 @@
+"""The ``serve`` command: run the local Amber server in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+DEFAULT_DB = "amber-local.db"
+DEFAULT_PORT = 8000
+
+log = logging.getLogger("boonamber.local")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``serve`` to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (loopback)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
+    )
+    parser.add_argument(
+        "--db", default=DEFAULT_DB, help=f"SQLite database file (default {DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=DEFAULT_TOKEN_TTL,
+        metavar="SECONDS",
+        help="lifetime of ID tokens (default 3600)",
+    )
+    parser.add_argument(
+        "--write-license",
+        metavar="FILE",
+        help="write (or update) a license profile for this server into FILE (mode 0600)",
+    )
+    parser.add_argument(
+        "--profile", default="default", help="profile name in the license file (default)"
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest accepted request body (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    parser.add_argument(
+        "--journal-max-ops",
+        type=int,
+        default=256,
+        metavar="N",
+        help="snapshot a model after at most N journaled requests (default 256)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="server log level (default info)",
+    )
+
+
+def default_license_path(db: str) -> str:
+    """Where ``serve`` stores the credentials of a new account without ``--write-license``."""
+    return "amber-local.license" if db == ":memory:" else db + ".license"
+
+
+def _credentials(service: object, args: argparse.Namespace) -> tuple[str, str | None, bool]:
+    """The account to announce: ``(license_key, secret_key or None, created)``."""
+    from boonamber.local.license import read_profile
+    from boonamber.local.service import Service
+
+    assert isinstance(service, Service)
+    if args.write_license:
+        existing = read_profile(args.write_license, args.profile)
+        if existing:
+            lk = existing.get("license-key") or existing.get("license")
+            sk = existing.get("secret-key") or existing.get("secret")
+            if (
+                isinstance(lk, str)
+                and isinstance(sk, str)
+                and service.auth.check_credentials(lk, sk) is not None
+            ):
+                return lk, sk, False
+        lk, sk = service.auth.create_account()
+        return lk, sk, True
+    with service.store.read() as tx:
+        if tx.count_accounts():
+            return "", None, False
+    lk, sk = service.auth.create_account()
+    return lk, sk, True
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but SIGINT/SIGTERM only stop it: uvicorn would re-raise the signal
+        after shutdown and kill the process before the database is closed."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the server until SIGINT/SIGTERM; returns the process exit code."""
+    import uvicorn
+
+    from boonamber.local.app import create_app
+    from boonamber.local.embedded import bind_socket, server_url
+    from boonamber.local.license import write_profile
+    from boonamber.local.service import Service
+    from boonamber.local.storage import Store
+
+    server_class = _server_class()
+
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        service = Service(
+            Store(args.db), token_ttl=args.token_ttl, journal_max_ops=args.journal_max_ops
+        )
+    except Exception as exc:
+        print(f"error: cannot open database {args.db}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        service.start()
+        license_key, secret_key, created = _credentials(service, args)
+        sock = bind_socket(args.host, args.port)
+    except Exception as exc:
+        service.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    url = server_url(args.host, port)
+    config = uvicorn.Config(
+        create_app(service, args.max_body_bytes),
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        lifespan="off",
+        loop="asyncio",
+        http="h11",
+        timeout_keep_alive=30,
+    )
+    server = server_class(config)
+
+    def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.01)
+        print(f"Amber local server listening on {url} (database {args.db})", flush=True)
+        if args.write_license:
+            assert secret_key is not None
+            try:
+                write_profile(args.write_license, args.profile, license_key, secret_key, url)
+            except Exception as exc:
+                print(f"error: cannot write license file: {exc}", file=sys.stderr, flush=True)
+                server.should_exit = True
+                return
+            print(
+                f"License profile '{args.profile}' written to {args.write_license} "
+                f"(license key {license_key})",
+                flush=True,
+            )
+        elif created:
+            # The secret is stored hashed, so this is the only chance to hand it out: write it
+            # to a private license file rather than printing it.
+            path = default_license_path(args.db)
+            assert secret_key is not None
+            try:
+                write_profile(path, args.profile, license_key, secret_key, url)
+            except Exception as exc:
+                print(f"error: cannot write license file {path}: {exc}", file=sys.stderr)
+                return
+            print(
+                f"Created account {license_key}; its license profile '{args.profile}' is in {path}",
+                flush=True,
+            )
+
+    watcher = threading.Thread(target=announce, name="amber-announce", daemon=True)
+    watcher.start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        server.should_exit = True
+        watcher.join(5.0)
+        service.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m boonamber.local serve ...``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m boonamber.local", description="The offline, Amber-compatible server."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the local Amber server")
+    add_serve_arguments(serve)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return run_serve(args)
+    return 2  # pragma: no cover - argparse enforces the choice

@@ -1,0 +1,294 @@
+"""Chunked pretraining: upload transactions and background pretraining jobs.
+
+A transaction collects the chunks ``1..n`` of one upload (any order, in parallel); each chunk is
+validated and stored (parsed, as float64) when it arrives, so an acknowledged chunk survives a
+restart. The same chunk sent again (a client retrying after a lost answer) is acknowledged without
+effect, even after the upload completed; a different chunk under a received index is refused. When the last chunk arrives the model's pretrain status becomes ``Pretraining`` and a
+background thread pretrains a fresh engine on the reassembled data; on success it replaces the
+model's state in one commit. A pretraining interrupted by a stop or a crash resumes at the next
+start (its chunks stay in the database until it finishes).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+
+from boonamber.local.auth import now_iso
+from boonamber.local.engine import AmberModel, EngineConfig, EngineError
+from boonamber.local.errors import BadRequest, NotFound
+from boonamber.local.parsing import FloatArray, parse_chunkspec, parse_data
+from boonamber.local.storage import Tx
+
+if TYPE_CHECKING:
+    from boonamber.local.service import LoadedModel, Service
+
+log = logging.getLogger("boonamber.local")
+
+
+class _Cancelled(Exception):
+    """Raised from the progress callback to abandon a pretraining."""
+
+
+@dataclass
+class _Job:
+    model_id: str
+    txn_id: str
+    values: FloatArray
+    config: str
+    progress: float = 0.0
+    cancelled: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def on_progress(self, fraction: float) -> None:
+        if self.cancelled:
+            raise _Cancelled
+        self.progress = max(self.progress, min(1.0, float(fraction)))
+
+
+def _short(text: str, limit: int = 64) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+class Pretrainer:
+    """Chunk transactions and background pretraining jobs of a :class:`Service`."""
+
+    def __init__(self, service: Service, wait_seconds: float = 1.0) -> None:
+        self.service = service
+        #: How long the request carrying the last chunk waits for the job before answering 202.
+        self.wait_seconds = wait_seconds
+        self._jobs: dict[str, _Job] = {}
+        self._guard = threading.Lock()
+        self._stopping = False
+
+    # ------------------------------------------------------------------ requests
+
+    def post(
+        self,
+        account_id: int,
+        model_id: str,
+        chunkspec: str | None,
+        txn_header: str | None,
+        data: str,
+        fmt: str,
+    ) -> tuple[int, dict[str, Any]]:
+        """postPretrain: store one chunk; start pretraining when all chunks are in.
+
+        Returns the HTTP status (200 once pretrained, else 202) and the response body."""
+        index, count = parse_chunkspec(chunkspec)
+        values = parse_data(data, fmt)
+        payload = values.astype("<f8").tobytes()
+        digest = hashlib.sha256(payload).hexdigest()
+        svc = self.service
+        txn_id = (txn_header or "").strip()
+        spec = f"{index}:{count}"
+        job: _Job | None = None
+        with svc.model(account_id, model_id) as lm:
+            engine = svc._engine(lm)
+            new = not txn_id
+            have: dict[int, str] = {}
+            if new:
+                txn_id = secrets.token_hex(12)
+            else:
+                with svc.store.read() as tx:
+                    txn = tx.get_txn(txn_id)
+                    if txn is None or txn[0] != model_id:
+                        raise BadRequest(f"unknown txnId {_short(txn_id)} for model {model_id}")
+                    have = tx.chunk_digests(txn_id)
+                if txn[1] != count:
+                    raise BadRequest(
+                        f"chunkspec {spec} does not match transaction {txn_id}, which has "
+                        f"{txn[1]} chunks"
+                    )
+                if index in have:
+                    if have[index] != digest:
+                        raise BadRequest(
+                            f"chunk {index} of {count} was already received, with different data"
+                        )
+                    # The same chunk again (a client retrying after a lost answer): acknowledge
+                    # it with the current state and change nothing.
+                    svc._count(model_id, "postPretrain")
+                    return self._reply(lm.row.pretrain_status, self._message(lm), txn_id, spec)
+            if lm.pretraining:
+                raise BadRequest(
+                    f"model {model_id} is already pretraining; wait until getPretrain reports "
+                    "Pretrained"
+                )
+            complete = len(have) + 1 == count
+            all_values: FloatArray | None = None
+            if complete:
+                parts: dict[int, bytes] = {index: payload}
+                if not new:
+                    with svc.store.read() as tx:
+                        parts.update(dict(tx.load_chunks(txn_id)))
+                all_values = np.concatenate(
+                    [np.frombuffer(parts[i], dtype="<f8") for i in range(1, count + 1)]
+                )
+                nf = engine.config.feature_count
+                if len(all_values) % nf:
+                    raise BadRequest(
+                        f"the pretraining data holds {len(all_values)} values, which is not a "
+                        f"multiple of the number of features ({nf})"
+                    )
+
+            def store_chunk(tx: Tx) -> None:
+                if new:
+                    tx.delete_pretrain(model_id)
+                    tx.create_txn(txn_id, model_id, count, time.time())
+                tx.add_chunk(txn_id, index, digest, payload)
+
+            if complete:
+                status, message = "Pretraining", "Pretraining: 0% done"
+            else:
+                status, message = "Chunking", f"Received {len(have) + 1} of {count} chunks"
+            svc._commit(
+                lm,
+                usage="postPretrain",
+                extra=store_chunk,
+                pretrain_status=status,
+                pretrain_message=message,
+            )
+            if all_values is not None:
+                assert lm.row.config is not None
+                job = self._start(model_id, txn_id, all_values, lm.row.config)
+        if job is not None and job.done.wait(self.wait_seconds):
+            with svc.model(account_id, model_id) as lm:
+                status, message = lm.row.pretrain_status, lm.row.pretrain_message
+        return self._reply(status, message, txn_id, spec)
+
+    @staticmethod
+    def _reply(status: str, message: str, txn_id: str, spec: str) -> tuple[int, dict[str, Any]]:
+        if status == "None":  # the upload's pretraining failed; message says why
+            raise BadRequest(message or "pretraining failed")
+        body = {"status": status, "message": message, "txnId": txn_id, "chunkspec": spec}
+        return (200 if status == "Pretrained" else 202), body
+
+    def _message(self, lm: LoadedModel) -> str:
+        if lm.pretraining:
+            return f"Pretraining: {self.progress(lm.row.id)}% done"
+        return lm.row.pretrain_message
+
+    def get(self, account_id: int, model_id: str) -> dict[str, Any]:
+        """getPretrain."""
+        svc = self.service
+        with svc.model(account_id, model_id) as lm:
+            svc._count(model_id, "getPretrain")
+            return {"status": lm.row.pretrain_status, "message": self._message(lm)}
+
+    def progress(self, model_id: str) -> int:
+        """Percent done of the model's running pretraining (0 if none)."""
+        with self._guard:
+            job = self._jobs.get(model_id)
+        return int(100 * job.progress) if job is not None else 0
+
+    # ------------------------------------------------------------------ jobs
+
+    def _start(self, model_id: str, txn_id: str, values: FloatArray, config: str) -> _Job:
+        job = _Job(model_id, txn_id, values, config)
+        with self._guard:
+            if self._stopping:
+                return job  # resumed at the next start
+            self._jobs[model_id] = job
+        job.thread = threading.Thread(
+            target=self._run, args=(job,), name=f"pretrain-{model_id}", daemon=True
+        )
+        job.thread.start()
+        return job
+
+    def _run(self, job: _Job) -> None:
+        try:
+            engine = AmberModel(EngineConfig.from_wire(orjson.loads(job.config)))
+            engine.pretrain(job.values, progress=job.on_progress)
+        except _Cancelled:
+            return
+        except EngineError as exc:
+            self._finish(job, None, f"pretraining failed: {exc}")
+        except Exception:
+            log.exception("pretraining of model %s failed", job.model_id)
+            self._finish(job, None, "pretraining failed: internal error")
+        else:
+            self._finish(job, engine, f"Pretrained on {len(job.values)} values")
+        finally:
+            with self._guard:
+                if self._jobs.get(job.model_id) is job:
+                    del self._jobs[job.model_id]
+            job.done.set()
+
+    def _finish(self, job: _Job, engine: AmberModel | None, message: str) -> None:
+        svc = self.service
+        try:
+            with svc.model(None, job.model_id) as lm:
+                if job.cancelled or lm.row.pretrain_status != "Pretraining":
+                    return
+                release = functools.partial(Tx.release_chunks, model_id=job.model_id)
+                if engine is None:
+                    svc._commit(lm, extra=release, pretrain_status="None", pretrain_message=message)
+                    return
+                lm.engine = engine
+                now = time.time()
+                svc._commit(
+                    lm,
+                    snapshot=True,
+                    extra=release,
+                    pretrain_status="Pretrained",
+                    pretrain_message=message,
+                    last_data=now,
+                    modified=now_iso(now),
+                    total_samples=lm.row.total_samples + len(job.values),
+                )
+        except NotFound:
+            return  # the model was deleted meanwhile
+        except Exception:
+            if not svc.store.closed:
+                log.exception("could not store the pretraining of model %s", job.model_id)
+
+    def resume_all(self) -> None:
+        """Restart the pretrainings that a stop or crash interrupted."""
+        svc = self.service
+        with svc.store.read() as tx:
+            rows = tx.models_pretraining()
+        for row in rows:
+            with svc.store.read() as tx:
+                txns = tx.txns_of_model(row.id)
+                chunks = tx.load_chunks(txns[-1][0]) if txns else []
+            if txns and row.config and len(chunks) == txns[-1][1]:
+                values = np.concatenate([np.frombuffer(d, dtype="<f8") for _, d in chunks])
+                log.info("resuming the pretraining of model %s", row.id)
+                self._start(row.id, txns[-1][0], values, row.config)
+                continue
+            with svc.model(None, row.id) as lm:
+                svc._commit(
+                    lm,
+                    delete_pretrain=True,
+                    pretrain_status="None",
+                    pretrain_message="pretraining was interrupted and its data is missing",
+                )
+
+    def forget(self, model_id: str) -> None:
+        """Abandon the pretraining of a deleted model."""
+        with self._guard:
+            job = self._jobs.pop(model_id, None)
+        if job is not None:
+            job.cancelled = True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel running jobs (they resume at the next start) and wait for their threads."""
+        with self._guard:
+            self._stopping = True
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancelled = True
+        deadline = time.monotonic() + timeout
+        for job in jobs:
+            if job.thread is not None:
+                job.thread.join(max(0.0, deadline - time.monotonic()))

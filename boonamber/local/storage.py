@@ -1,0 +1,458 @@
+"""SQLite storage of the local server: accounts, tokens, models, engine snapshots and their
+journal, usage counters and pretrain chunks.
+
+One connection, guarded by a lock, serves every thread (SQLite has a single writer anyway; hot
+models live in memory, so reads rarely reach the database). File databases use WAL; each
+transaction commits before the server answers, so a 2xx answer is durable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    license_key TEXT NOT NULL UNIQUE,
+    secret_hash BLOB NOT NULL,
+    salt BLOB NOT NULL,
+    kdf TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    digest TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    id TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    config TEXT,
+    seq INTEGER NOT NULL DEFAULT 0,
+    last_data REAL,
+    total_samples INTEGER NOT NULL DEFAULT 0,
+    pretrain_status TEXT NOT NULL DEFAULT 'None',
+    pretrain_message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS models_by_account ON models (account_id, created);
+CREATE TABLE IF NOT EXISTS snapshots (
+    model_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    model_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    op TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (model_id, seq)
+);
+CREATE TABLE IF NOT EXISTS usage (
+    model_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    total_calls INTEGER NOT NULL,
+    last_called TEXT NOT NULL,
+    PRIMARY KEY (model_id, endpoint)
+);
+CREATE TABLE IF NOT EXISTS pretrain_txns (
+    txn_id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    n_chunks INTEGER NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pretrain_chunks (
+    txn_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    data BLOB,
+    PRIMARY KEY (txn_id, idx)
+);
+"""
+
+
+@dataclass
+class AccountRow:
+    """An account as stored (the secret only as a salted hash)."""
+
+    id: int
+    license_key: str
+    secret_hash: bytes
+    salt: bytes
+    kdf: str
+
+
+@dataclass
+class ModelRow:
+    """The metadata of a model as stored (without snapshot and journal)."""
+
+    id: str
+    account_id: int
+    label: str
+    created: str
+    modified: str
+    config: str | None
+    seq: int
+    last_data: float | None
+    total_samples: int
+    pretrain_status: str
+    pretrain_message: str
+
+
+@dataclass
+class JournalEntry:
+    """One operation applied to a model after its last snapshot."""
+
+    seq: int
+    op: str
+    payload: bytes
+
+
+_MODEL_COLS = (
+    "id, account_id, label, created, modified, config, seq, last_data, total_samples, "
+    "pretrain_status, pretrain_message"
+)
+
+
+def _model_row(r: Any) -> ModelRow:
+    return ModelRow(
+        id=r[0],
+        account_id=r[1],
+        label=r[2],
+        created=r[3],
+        modified=r[4],
+        config=r[5],
+        seq=r[6],
+        last_data=r[7],
+        total_samples=r[8],
+        pretrain_status=r[9],
+        pretrain_message=r[10],
+    )
+
+
+class Tx:
+    """The operations available inside one transaction (or one locked read)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # accounts -----------------------------------------------------------------------------
+    def create_account(
+        self, license_key: str, secret_hash: bytes, salt: bytes, kdf: str, created: str
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO accounts (license_key, secret_hash, salt, kdf, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (license_key, secret_hash, salt, kdf, created),
+        )
+        return int(cur.lastrowid or 0)
+
+    def account_by_license(self, license_key: str) -> AccountRow | None:
+        r = self.conn.execute(
+            "SELECT id, license_key, secret_hash, salt, kdf FROM accounts WHERE license_key = ?",
+            (license_key,),
+        ).fetchone()
+        return None if r is None else AccountRow(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4])
+
+    def count_accounts(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM accounts").fetchone()[0])
+
+    # tokens -------------------------------------------------------------------------------
+    def add_token(self, digest: str, account_id: int, kind: str, expires: float) -> None:
+        self.conn.execute(
+            "INSERT INTO tokens (digest, account_id, kind, expires) VALUES (?, ?, ?, ?)",
+            (digest, account_id, kind, expires),
+        )
+
+    def get_token(self, digest: str) -> tuple[int, str, float] | None:
+        r = self.conn.execute(
+            "SELECT account_id, kind, expires FROM tokens WHERE digest = ?", (digest,)
+        ).fetchone()
+        return None if r is None else (int(r[0]), str(r[1]), float(r[2]))
+
+    def delete_token(self, digest: str) -> bool:
+        return self.conn.execute("DELETE FROM tokens WHERE digest = ?", (digest,)).rowcount > 0
+
+    def prune_tokens(self, now: float) -> None:
+        self.conn.execute("DELETE FROM tokens WHERE expires < ?", (now,))
+
+    # models -------------------------------------------------------------------------------
+    def insert_model(self, row: ModelRow, snapshot: bytes | None) -> None:
+        self.conn.execute(
+            f"INSERT INTO models ({_MODEL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.id,
+                row.account_id,
+                row.label,
+                row.created,
+                row.modified,
+                row.config,
+                row.seq,
+                row.last_data,
+                row.total_samples,
+                row.pretrain_status,
+                row.pretrain_message,
+            ),
+        )
+        if snapshot is not None:
+            self.write_snapshot(row.id, snapshot, row.seq)
+
+    def get_model(self, model_id: str) -> ModelRow | None:
+        r = self.conn.execute(
+            f"SELECT {_MODEL_COLS} FROM models WHERE id = ?", (model_id,)
+        ).fetchone()
+        return None if r is None else _model_row(r)
+
+    def list_models(self, account_id: int) -> list[ModelRow]:
+        rows = self.conn.execute(
+            f"SELECT {_MODEL_COLS} FROM models WHERE account_id = ? ORDER BY created, id",
+            (account_id,),
+        ).fetchall()
+        return [_model_row(r) for r in rows]
+
+    def models_pretraining(self) -> list[ModelRow]:
+        rows = self.conn.execute(
+            f"SELECT {_MODEL_COLS} FROM models WHERE pretrain_status = 'Pretraining'"
+        ).fetchall()
+        return [_model_row(r) for r in rows]
+
+    def update_model(self, row: ModelRow) -> None:
+        """Write every metadata column of ``row`` (not the snapshot)."""
+        self.conn.execute(
+            "UPDATE models SET label = ?, modified = ?, config = ?, seq = ?, last_data = ?, "
+            "total_samples = ?, pretrain_status = ?, pretrain_message = ? WHERE id = ?",
+            (
+                row.label,
+                row.modified,
+                row.config,
+                row.seq,
+                row.last_data,
+                row.total_samples,
+                row.pretrain_status,
+                row.pretrain_message,
+                row.id,
+            ),
+        )
+
+    def write_snapshot(self, model_id: str, snapshot: bytes | None, seq: int) -> None:
+        """Replace the snapshot (taken after journal entry ``seq``) and drop the journal.
+
+        Snapshots live in their own table: SQLite rewrites a whole row on update, so keeping
+        them beside the metadata would copy the blob on every metadata change."""
+        if snapshot is None:
+            self.conn.execute("DELETE FROM snapshots WHERE model_id = ?", (model_id,))
+        else:
+            self.conn.execute(
+                "INSERT INTO snapshots (model_id, seq, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (model_id) DO UPDATE SET seq = excluded.seq, data = excluded.data",
+                (model_id, seq, snapshot),
+            )
+        self.conn.execute("DELETE FROM journal WHERE model_id = ?", (model_id,))
+
+    def append_journal(self, model_id: str, seq: int, op: str, payload: bytes) -> None:
+        self.conn.execute(
+            "INSERT INTO journal (model_id, seq, op, payload) VALUES (?, ?, ?, ?)",
+            (model_id, seq, op, payload),
+        )
+
+    def load_state(self, model_id: str) -> tuple[bytes | None, list[JournalEntry]]:
+        r = self.conn.execute(
+            "SELECT data FROM snapshots WHERE model_id = ?", (model_id,)
+        ).fetchone()
+        snapshot = None if r is None else bytes(r[0])
+        rows = self.conn.execute(
+            "SELECT seq, op, payload FROM journal WHERE model_id = ? ORDER BY seq", (model_id,)
+        ).fetchall()
+        return snapshot, [JournalEntry(int(s), str(o), bytes(p)) for s, o, p in rows]
+
+    def delete_model(self, model_id: str) -> None:
+        self.delete_pretrain(model_id)
+        tables = (("journal", "model_id"), ("usage", "model_id"), ("snapshots", "model_id"))
+        for table, col in (*tables, ("models", "id")):
+            self.conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (model_id,))
+
+    # usage --------------------------------------------------------------------------------
+    def bump_usage(self, model_id: str, endpoint: str, when: str) -> None:
+        self.conn.execute(
+            "INSERT INTO usage (model_id, endpoint, total_calls, last_called) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (model_id, endpoint) DO UPDATE SET "
+            "total_calls = total_calls + 1, last_called = excluded.last_called",
+            (model_id, endpoint, when),
+        )
+
+    def get_usage(self, model_id: str) -> dict[str, tuple[int, str]]:
+        rows = self.conn.execute(
+            "SELECT endpoint, total_calls, last_called FROM usage WHERE model_id = ?", (model_id,)
+        ).fetchall()
+        return {str(e): (int(n), str(t)) for e, n, t in rows}
+
+    # pretrain -----------------------------------------------------------------------------
+    def create_txn(self, txn_id: str, model_id: str, n_chunks: int, created: float) -> None:
+        self.conn.execute(
+            "INSERT INTO pretrain_txns (txn_id, model_id, n_chunks, created) VALUES (?, ?, ?, ?)",
+            (txn_id, model_id, n_chunks, created),
+        )
+
+    def get_txn(self, txn_id: str) -> tuple[str, int] | None:
+        r = self.conn.execute(
+            "SELECT model_id, n_chunks FROM pretrain_txns WHERE txn_id = ?", (txn_id,)
+        ).fetchone()
+        return None if r is None else (str(r[0]), int(r[1]))
+
+    def txns_of_model(self, model_id: str) -> list[tuple[str, int]]:
+        rows = self.conn.execute(
+            "SELECT txn_id, n_chunks FROM pretrain_txns WHERE model_id = ? ORDER BY created",
+            (model_id,),
+        ).fetchall()
+        return [(str(t), int(n)) for t, n in rows]
+
+    def chunk_digests(self, txn_id: str) -> dict[int, str]:
+        """Index -> SHA-256 of every chunk received in the transaction."""
+        rows = self.conn.execute(
+            "SELECT idx, digest FROM pretrain_chunks WHERE txn_id = ?", (txn_id,)
+        ).fetchall()
+        return {int(i): str(d) for i, d in rows}
+
+    def add_chunk(self, txn_id: str, idx: int, digest: str, data: bytes) -> None:
+        self.conn.execute(
+            "INSERT INTO pretrain_chunks (txn_id, idx, digest, data) VALUES (?, ?, ?, ?)",
+            (txn_id, idx, digest, data),
+        )
+
+    def load_chunks(self, txn_id: str) -> list[tuple[int, bytes]]:
+        """The stored chunk data, by index (chunks whose data was released are left out)."""
+        rows = self.conn.execute(
+            "SELECT idx, data FROM pretrain_chunks WHERE txn_id = ? AND data IS NOT NULL "
+            "ORDER BY idx",
+            (txn_id,),
+        ).fetchall()
+        return [(int(i), bytes(d)) for i, d in rows]
+
+    def release_chunks(self, model_id: str) -> None:
+        """Drop the data of a finished upload, keeping its digests (to acknowledge replays)."""
+        self.conn.execute(
+            "UPDATE pretrain_chunks SET data = NULL WHERE txn_id IN "
+            "(SELECT txn_id FROM pretrain_txns WHERE model_id = ?)",
+            (model_id,),
+        )
+
+    def delete_pretrain(self, model_id: str) -> None:
+        self.conn.execute(
+            "DELETE FROM pretrain_chunks WHERE txn_id IN "
+            "(SELECT txn_id FROM pretrain_txns WHERE model_id = ?)",
+            (model_id,),
+        )
+        self.conn.execute("DELETE FROM pretrain_txns WHERE model_id = ?", (model_id,))
+
+
+def _lock_database(path: str) -> IO[bytes] | None:
+    """Take an exclusive advisory lock beside the database (``PATH.lock``), so that two servers
+    never share one file (each keeps models in memory). None where ``fcntl`` is missing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    handle = open(path + ".lock", "ab")  # noqa: SIM115 - held open until close()
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RuntimeError(f"database {path} is in use by another server process") from None
+    return handle
+
+
+class Store:
+    """The database of one server. ``path`` may be ``":memory:"`` (tests)."""
+
+    def __init__(self, path: str = ":memory:", synchronous: str = "FULL") -> None:
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError("synchronous must be FULL, NORMAL or EXTRA")
+        self.path = path
+        self._lock = threading.RLock()
+        self._lockfile = _lock_database(path) if path != ":memory:" else None
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            conn = self._conn
+            if path != ":memory:":
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":  # pragma: no cover - exotic file systems
+                    raise RuntimeError(f"could not enable WAL on {path} (mode {mode})")
+            conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            conn.execute("PRAGMA busy_timeout=30000")
+            with self._lock:
+                conn.executescript(_SCHEMA)
+            with self.transaction() as tx:
+                r = tx.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if r is None:
+                    tx.conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
+                elif int(r[0]) > SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"database {path} has schema {r[0]}, newer than this server's {SCHEMA_VERSION}"
+                    )
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._conn is None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("the store is closed")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """Run a write transaction: committed on normal exit, rolled back on an exception."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """Run reads under the connection lock (no transaction needed for one statement)."""
+        with self._lock:
+            yield Tx(self._connection())
+
+    def close(self) -> None:
+        """Checkpoint and close the database, release its lock (idempotent)."""
+        with self._lock:
+            try:
+                if self._conn is not None:
+                    try:
+                        if self.path != ":memory:":
+                            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    finally:
+                        self._conn.close()
+            finally:
+                self._conn = None
+                if self._lockfile is not None:
+                    self._lockfile.close()  # releases the advisory lock
+                    self._lockfile = None

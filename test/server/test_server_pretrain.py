@@ -1,0 +1,208 @@
+"""Chunked pretraining over HTTP: any order, parallel, missing/duplicate/out-of-range chunks,
+background jobs (202 while running) and their resumption after a restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+
+import boonamber.v2 as v2
+from boonamber.local import pretrain as pretrain_module
+from boonamber.local.engine import AmberModel
+from boonamber.v2.exceptions import ApiException
+
+DATA = np.round(np.sin(np.arange(6000) / 9.0) * 5 + np.cos(np.arange(6000) / 31.0), 4)
+
+
+def csv(values: Any) -> str:
+    return ",".join(str(v) for v in np.asarray(values).ravel())
+
+
+def chunks(values: Any, n: int) -> list[str]:
+    return [csv(part) for part in np.array_split(np.asarray(values), n)]
+
+
+def wait_pretrained(api: Any, model_id: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = str(api.get_pretrain(model_id).status)
+        if status != "Pretraining":
+            return status
+        time.sleep(0.05)
+    return "timeout"
+
+
+def post_chunk(api: Any, model_id: str, data: str, spec: str, txn: str) -> Any:
+    return api.post_pretrain_with_http_info(
+        v2.PostPretrainRequest(data=data), model_id, chunkspec=spec, txn_id=txn
+    )
+
+
+def error(fn: Any, *args: Any, **kwargs: Any) -> tuple[int, str]:
+    with pytest.raises(ApiException) as info:
+        fn(*args, **kwargs)
+    return int(info.value.status), str(orjson.loads(info.value.body)["message"])
+
+
+def fingerprint(api: Any, model_id: str) -> tuple[Any, ...]:
+    status = api.get_status(model_id)
+    config = api.get_config(model_id).to_dict()
+    probe = api.post_data(v2.PostDataRequest(data=csv(DATA[:300])), model_id)
+    return (
+        status.state,
+        status.sample_count,
+        status.cluster_count,
+        config,
+        probe.analytics.to_dict(),
+    )
+
+
+def test_chunks_out_of_order_equal_one_request(checked_api: Any, make_model: Any) -> None:
+    whole = make_model("whole", features=1, window=8)
+    checked_api.post_pretrain(v2.PostPretrainRequest(data=csv(DATA)), whole)
+    assert wait_pretrained(checked_api, whole) == "Pretrained"
+
+    model_id = make_model("chunked", features=1, window=8)
+    parts = chunks(DATA, 4)
+    first = post_chunk(checked_api, model_id, parts[2], "3:4", "")  # empty txnId: new upload
+    assert first.status_code == 202
+    txn = first.data.txn_id
+    assert txn and first.headers["txnId"] == txn
+    assert first.data.status == "Chunking" and first.data.chunkspec == "3:4"
+    assert checked_api.get_pretrain(model_id).status == "Chunking"
+    for index in (4, 1):
+        reply = post_chunk(checked_api, model_id, parts[index - 1], f"{index}:4", txn)
+        assert reply.status_code == 202 and reply.data.txn_id == txn
+        assert reply.headers["txnId"] == txn
+    last = post_chunk(checked_api, model_id, parts[1], "2:4", txn)
+    assert last.status_code in (200, 202)
+    assert last.data.status in ("Pretrained", "Pretraining")
+    assert wait_pretrained(checked_api, model_id) == "Pretrained"
+    assert fingerprint(checked_api, model_id) == fingerprint(checked_api, whole)
+
+
+def test_chunks_in_parallel(checked_api: Any, make_model: Any) -> None:
+    model_id = make_model("parallel", features=2, window=3)
+    data = np.column_stack([DATA[:3000], DATA[3000:]])
+    parts = chunks(data, 9)  # split points need not fall on vector boundaries
+    first = post_chunk(checked_api, model_id, parts[0], "1:9", "")
+    txn = first.data.txn_id
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(
+            pool.map(
+                lambda i: post_chunk(checked_api, model_id, parts[i], f"{i + 1}:9", txn),
+                range(1, 9),
+            )
+        )
+    assert all(r.data.txn_id == txn for r in replies)
+    assert sum(r.data.status in ("Pretraining", "Pretrained") for r in replies) == 1
+    assert wait_pretrained(checked_api, model_id) == "Pretrained"
+    status = checked_api.get_status(model_id)
+    assert status.state == "Monitoring" and status.sample_count == 3000 - 2
+
+
+def test_missing_duplicate_and_out_of_range_chunks(checked_api: Any, make_model: Any) -> None:
+    model_id = make_model("gaps", features=2, window=1)
+    txn = post_chunk(checked_api, model_id, "1,2,3", "1:3", "").data.txn_id
+    post_chunk(checked_api, model_id, "7,8", "3:3", txn)
+    # Chunk 2 is missing: still Chunking, the model is usable meanwhile.
+    assert checked_api.get_pretrain(model_id).status == "Chunking"
+    assert "2 of 3" in checked_api.get_pretrain(model_id).message
+    checked_api.post_data(v2.PostDataRequest(data="1,2"), model_id)
+    # The same chunk again (a retry after a lost answer) is acknowledged without effect...
+    replay = post_chunk(checked_api, model_id, "1,2,3", "1:3", txn)
+    assert replay.status_code == 202 and replay.data.status == "Chunking"
+    assert replay.data.txn_id == txn and "2 of 3" in replay.data.message
+    # ...another chunk under a received index is refused.
+    code, msg = error(post_chunk, checked_api, model_id, "1,2,4", "1:3", txn)
+    assert code == 400 and "already received" in msg
+    code, msg = error(post_chunk, checked_api, model_id, "1", "4:3", txn)
+    assert code == 400 and "out of range" in msg
+    code, msg = error(post_chunk, checked_api, model_id, "1", "2:5", txn)
+    assert code == 400 and "3 chunks" in msg
+    code, msg = error(post_chunk, checked_api, model_id, "1", "2:3", "0123456789abcdef01234567")
+    assert code == 400 and "unknown txnId" in msg
+    # 3 + 2 + 2 values is not a whole number of 2-feature vectors: the last chunk is refused...
+    code, msg = error(post_chunk, checked_api, model_id, "4,5", "2:3", txn)
+    assert code == 400 and "multiple" in msg and "7" in msg
+    assert checked_api.get_pretrain(model_id).status == "Chunking"
+    # ...and a corrected one completes the upload.
+    reply = post_chunk(checked_api, model_id, "4,5,6", "2:3", txn)
+    assert reply.data.status in ("Pretraining", "Pretrained")
+    assert wait_pretrained(checked_api, model_id) == "Pretrained"
+    # After completion a replayed chunk is still acknowledged (with the final state)...
+    again = post_chunk(checked_api, model_id, "4,5,6", "2:3", txn)
+    assert again.status_code == 200 and again.data.status == "Pretrained"
+    # ...but nothing else is taken under that transaction.
+    code, msg = error(post_chunk, checked_api, model_id, "1,2", "1:3", txn)
+    assert code == 400 and "already received" in msg
+    status = checked_api.get_status(model_id)
+    assert status.sample_count == 4  # 8 values = 4 vectors, pretrained once
+
+
+def test_txn_ids_are_per_model(checked_api: Any, make_model: Any) -> None:
+    a = make_model("txn-a", features=1)
+    b = make_model("txn-b", features=1)
+    txn = post_chunk(checked_api, a, "1,2", "1:2", "").data.txn_id
+    code, msg = error(post_chunk, checked_api, b, "3", "2:2", txn)
+    assert code == 400 and "unknown txnId" in msg
+
+
+class _BlockingModel(AmberModel):
+    """An engine whose pretraining waits for ``release`` (reporting progress meanwhile)."""
+
+    release = threading.Event()
+
+    def pretrain(self, values: Any, progress: Any = None) -> None:
+        while not self.release.wait(0.02):
+            if progress is not None:
+                progress(0.5)
+        super().pretrain(values, progress)
+
+
+def test_background_pretraining_202_and_resume_after_restart(
+    fresh_server: Any,
+    amber_login: Any,
+    spec_instrument: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    _BlockingModel.release.clear()
+    monkeypatch.setattr(pretrain_module, "AmberModel", _BlockingModel)
+    db = str(tmp_path / "pretrain.db")
+    server = fresh_server(db_path=db)
+    server.service.pretrainer.wait_seconds = 0.05
+    api = spec_instrument(amber_login(server))
+    model_id = api.post_model(v2.PostModelRequest(label="bg")).id
+    api.post_config(
+        v2.PostConfigRequest.from_dict({"streamingWindow": 4, "features": [{"name": "x"}]}),
+        model_id,
+    )
+    info = api.post_pretrain_with_http_info(v2.PostPretrainRequest(data=csv(DATA)), model_id)
+    assert info.status_code == 202 and info.data.status == "Pretraining"
+    state = api.get_pretrain(model_id)
+    assert state.status == "Pretraining" and "50%" in state.message
+    # While pretraining, the model's state must not change under the job.
+    for call, args in (
+        (api.post_data, (v2.PostDataRequest(data="1"), model_id)),
+        (api.post_outage, (model_id,)),
+        (api.post_pretrain, (v2.PostPretrainRequest(data="1"), model_id)),
+    ):
+        code, msg = error(call, *args)
+        assert code == 400 and "pretraining" in msg
+    assert api.get_status(model_id).state == "Buffering"
+    # Stop mid-job: the job is abandoned and resumes (unblocked) at the next start.
+    server.stop()
+    monkeypatch.setattr(pretrain_module, "AmberModel", AmberModel)
+    again = fresh_server(db_path=db)
+    api.api_client.configuration.host = again.url
+    assert wait_pretrained(api, model_id) == "Pretrained"
+    status = api.get_status(model_id)
+    assert status.state == "Monitoring" and status.sample_count == len(DATA) - 3
+    _BlockingModel.release.set()
