@@ -1,1 +1,32 @@
-"""The handwritten Amber client (``AmberClient``) that wraps the generated ``boonamber.v2``."""
+"""The handwritten Amber client (``AmberClient``) that wraps the generated ``boonamber.v2``.
+
+``from boonamber import AmberClient, AmberCloudError, AmberUserError`` is the usual entry;
+this package also exports the rest of the error hierarchy, the result type and the retry
+policy. numpy and pandas are imported only when data needs them.
+"""
+
+from boonamber.facade.client import AmberClient
+from boonamber.facade.errors import (
+    AmberAuthenticationError,
+    AmberCloudError,
+    AmberConnectionError,
+    AmberError,
+    AmberPretrainTimeoutError,
+    AmberTimeoutError,
+    AmberUserError,
+)
+from boonamber.facade.results import AmberResult
+from boonamber.facade.retry import RetryPolicy
+
+__all__ = [
+    "AmberAuthenticationError",
+    "AmberClient",
+    "AmberCloudError",
+    "AmberConnectionError",
+    "AmberError",
+    "AmberPretrainTimeoutError",
+    "AmberResult",
+    "AmberTimeoutError",
+    "AmberUserError",
+    "RetryPolicy",
+]

@@ -1,0 +1,865 @@
+"""``AmberClient``: the handwritten client of the Amber v2 API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+from pydantic import BaseModel, ValidationError
+
+from boonamber.facade import convert, pretrain
+from boonamber.facade.credentials import Cert, resolve_settings
+from boonamber.facade.errors import AmberUserError
+from boonamber.facade.results import AmberResult
+from boonamber.facade.retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, Transport, normalize_timeout
+
+if TYPE_CHECKING:
+    from boonamber.local.embedded import EmbeddedServer
+    from boonamber.v2 import (
+        AnalyticResults,
+        AutotuneConfig,
+        DefaultApi,
+        DeleteModelResponse,
+        Error,
+        FeatureConfig,
+        GetModelsResponse,
+        GetNanoStatusResponse,
+        GetPretrainResponse,
+        GetRootCauseResponse,
+        GetStatusResponse,
+        GetSummaryResponse,
+        GetUsageResponse,
+        GetVersionResponse,
+        PostConfigRequest,
+        PostConfigResponse,
+        PostDataResponse,
+        PostLearningRequest,
+        PostLearningResponse,
+        PostModelRequest,
+        PostModelResponse,
+        PostPretrainResponse,
+        PutDataRequest,
+        PutDataResponse,
+        PutModelRequest,
+        TrainingConfig,
+    )
+    from boonamber.v2.api_response import ApiResponse
+
+__all__ = ["AmberClient"]
+
+B = TypeVar("B", bound=BaseModel)
+M = TypeVar("M", bound=BaseModel)
+
+#: Values per ``post_data`` request in :meth:`AmberClient.stream` by default.
+DEFAULT_BATCH_VALUES = 10_000
+
+
+def _models() -> Any:
+    import boonamber.v2.models as models
+
+    return models
+
+
+def _model_id(model_id: Any, name: str = "model_id") -> str:
+    if not isinstance(model_id, str) or not model_id:
+        raise AmberUserError(f"{name} must be a non-empty string, got {model_id!r}")
+    return model_id
+
+
+def _validation_message(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()))
+        parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+    return "; ".join(parts)
+
+
+def _build(cls: type[B], body: Any, what: str, **fields: Any) -> B:
+    """A request model from ``body`` (the model itself or a mapping) or from keyword fields."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    if body is not None and given:
+        raise AmberUserError(f"{what}: pass either a {cls.__name__} or keyword arguments, not both")
+    if isinstance(body, cls):
+        return body
+    source: Any = body if body is not None else given
+    if isinstance(source, BaseModel):
+        source = source.model_dump(by_alias=True, exclude_none=True)
+    if not isinstance(source, Mapping):
+        raise AmberUserError(
+            f"{what}: expected a {cls.__name__} or a mapping, got {type(source).__name__}"
+        )
+    try:
+        return cls.model_validate(dict(source))
+    except ValidationError as e:
+        raise AmberUserError(f"invalid {what}: {_validation_message(e)}") from None
+
+
+def _features(features: Any) -> list[FeatureConfig]:
+    models = _models()
+    if isinstance(features, bool):
+        raise AmberUserError(f"features must be a count, names or FeatureConfigs, got {features!r}")
+    if isinstance(features, int):
+        if features < 1:
+            raise AmberUserError(f"features: need at least one feature, got {features}")
+        return [models.FeatureConfig(name=f"feature-{i}") for i in range(features)]
+    if isinstance(features, str) or not isinstance(features, Sequence):
+        raise AmberUserError(
+            "features must be a count, a list of names, or a list of FeatureConfig / dicts"
+        )
+    if not features:
+        raise AmberUserError("features: need at least one feature")
+    result = []
+    for i, item in enumerate(features):
+        if isinstance(item, str):
+            item = {"name": item}
+        elif isinstance(item, BaseModel) and not isinstance(item, models.FeatureConfig):
+            # e.g. a FeatureConfigResponse from get_config(): keep the FeatureConfig fields
+            known = models.FeatureConfig.model_fields
+            item = {
+                name: value
+                for name, value in item.model_dump(exclude_none=True).items()
+                if name in known
+            }
+        result.append(_build(models.FeatureConfig, item, f"features[{i}]"))
+    names = [f.name for f in result]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise AmberUserError(f"features: names must be unique, repeated: {', '.join(duplicates)}")
+    return result
+
+
+def _autotune(autotune: Any) -> Any:
+    if isinstance(autotune, bool):
+        return {"range": autotune, "percentVariation": autotune}
+    return autotune
+
+
+class AmberClient:
+    """A client of one Amber server with one account.
+
+    Settings come, each on its own, from the arguments, then the environment
+    (``AMBER_*``), then the license-file profile, then defaults (see ``docs/facade.md``)::
+
+        amber = AmberClient()                        # ~/.Amber.license, profile "default"
+        amber = AmberClient(server="https://amber.boonlogic.com/v2",
+                            license_key="...", secret_key="...")
+        with AmberClient.local() as amber: ...       # in-process local server
+
+    Every call returns an :class:`~boonamber.facade.results.AmberResult`: the generated
+    model (``.model``, attribute access) that is also a JSON-ready ``dict`` with wire keys.
+    Errors: :class:`AmberUserError` for misuse (nothing sent), :class:`AmberCloudError`
+    for every error answer, connection failure and timeout. ``client.api`` is the generated
+    ``DefaultApi`` for anything else (its calls are authenticated, not retried/translated).
+
+    Args:
+        profile_name: license-file profile (default ``"default"``, or ``AMBER_PROFILE_NAME``).
+        license_file: license file (default ``~/.Amber.license``, or ``AMBER_LICENSE_FILE``).
+        server: the API URL including ``/v2``.
+        oauth_server: the URL of the OAuth endpoints (default: ``server``).
+        license_key, secret_key: the credentials (``username`` / ``password`` are aliases).
+        verify: ``True`` (default), ``False``, or the path of a CA bundle.
+        cert: client certificate: a PEM path, or a ``(cert, key)`` pair of paths.
+        timeout: seconds, or a ``(connect, read)`` pair; default ``(10, 60)``.
+        proxy: proxy URL (default: ``AMBER_PROXY``, then ``HTTPS_PROXY`` / ``HTTP_PROXY``).
+        max_retries: retries of failed requests (default 3), or a :class:`RetryPolicy`.
+    """
+
+    def __init__(
+        self,
+        profile_name: str | None = None,
+        license_file: str | os.PathLike[str] | None = None,
+        *,
+        server: str | None = None,
+        oauth_server: str | None = None,
+        license_key: str | None = None,
+        secret_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        verify: bool | str | None = None,
+        cert: Cert | None = None,
+        timeout: Timeout | None = None,
+        proxy: str | None = None,
+        max_retries: int | RetryPolicy | None = None,
+    ) -> None:
+        settings = resolve_settings(
+            profile_name=profile_name,
+            license_file=license_file,
+            server=server,
+            oauth_server=oauth_server,
+            license_key=license_key,
+            secret_key=secret_key,
+            username=username,
+            password=password,
+            verify=verify,
+            cert=cert,
+            proxy=proxy,
+        )
+        if isinstance(max_retries, RetryPolicy):
+            policy = max_retries
+        else:
+            policy = RetryPolicy(
+                max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+            )
+        self._transport = Transport(
+            settings, timeout=normalize_timeout(timeout, DEFAULT_TIMEOUT), retry=policy
+        )
+        self._local_server: EmbeddedServer | None = None
+
+    @classmethod
+    def local(
+        cls,
+        *,
+        db_path: str = ":memory:",
+        token_ttl: float = 3600.0,
+        timeout: Timeout | None = None,
+        max_retries: int | RetryPolicy | None = None,
+    ) -> AmberClient:
+        """A client bound to a local Amber server started in this process.
+
+        The server (``boonamber.local``, extra ``boonamber[local]``) stops when the client
+        is closed. ``db_path`` is its SQLite file (``":memory:"`` by default).
+        """
+        try:
+            from boonamber.local.embedded import EmbeddedServer
+        except ImportError as e:
+            raise AmberUserError(
+                f"the local server is not available ({e}); install 'boonamber[local]'"
+            ) from e
+        server = EmbeddedServer(db_path=db_path, token_ttl=token_ttl)
+        server.start()
+        try:
+            client = cls(
+                server=server.url,
+                license_key=server.license_key,
+                secret_key=server.secret_key,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except BaseException:
+            server.stop()
+            raise
+        client._local_server = server
+        return client
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def api(self) -> DefaultApi:
+        """The generated ``DefaultApi`` of this client (authenticated with its token)."""
+        return self._transport.api
+
+    @property
+    def server(self) -> str:
+        """The API URL this client talks to."""
+        return self._transport.settings.server
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """The default (connect, read) timeout in seconds."""
+        return self._transport.timeout
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How failed requests are retried."""
+        return self._transport.retry
+
+    def close(self) -> None:
+        """Release connections (and stop the local server of :meth:`local`)."""
+        self._transport.close()
+        server, self._local_server = self._local_server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> AmberClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        settings = self._transport.settings
+        return f"AmberClient(server={settings.server!r}, profile_name={settings.profile_name!r})"
+
+    def _get(
+        self,
+        fn: Callable[..., ApiResponse[M]],
+        *args: Any,
+        request_timeout: Timeout | None = None,
+        **kw: Any,
+    ) -> AmberResult[M]:
+        response = self._transport.invoke(
+            fn, *args, replayable=True, request_timeout=request_timeout, **kw
+        )
+        return AmberResult(response.data)
+
+    def _send(
+        self,
+        fn: Callable[..., ApiResponse[M]],
+        *args: Any,
+        replayable: bool,
+        request_timeout: Timeout | None = None,
+        **kw: Any,
+    ) -> AmberResult[M]:
+        response = self._transport.invoke(
+            fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
+        )
+        return AmberResult(response.data)
+
+    # ------------------------------------------------------------------ service
+    def get_version(
+        self, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetVersionResponse]:
+        """Version information of the server (``"api-version"``, ``"release"``, ...)."""
+        return self._get(self.api.get_version_with_http_info, request_timeout=request_timeout)
+
+    # ------------------------------------------------------------------ models
+    def get_models(
+        self, verbose: bool = False, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetModelsResponse]:
+        """The account's models (``"modelList"``); ``verbose`` adds full metadata."""
+        return self._get(
+            self.api.get_models_with_http_info,
+            verbose="true" if verbose else None,
+            request_timeout=request_timeout,
+        )
+
+    def post_model(
+        self,
+        label: str | PostModelRequest | None = None,
+        *,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostModelResponse]:
+        """Create a model: ``post_model("my-label")``. Returns its ``"id"``."""
+        models = _models()
+        body = label if isinstance(label, models.PostModelRequest) else None
+        request = _build(
+            models.PostModelRequest, body, "post_model", label=None if body is not None else label
+        )
+        return self._send(
+            self.api.post_model_with_http_info,
+            request,
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    def get_model(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostModelResponse]:
+        """A model's metadata (``"id"``, ``"label"``, ``"created"``, ``"modified"``)."""
+        return self._get(
+            self.api.get_model_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    def put_model(
+        self,
+        model_id: str,
+        body: PutModelRequest | str | None = None,
+        *,
+        label: str | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostModelResponse]:
+        """Rename a model: ``put_model(model_id, label="new")``."""
+        models = _models()
+        if isinstance(body, str):
+            body, label = None, body if label is None else label
+        request = _build(models.PutModelRequest, body, "put_model", label=label)
+        return self._send(
+            self.api.put_model_with_http_info,
+            request,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+
+    def delete_model(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[DeleteModelResponse]:
+        """Delete a model for good."""
+        return self._send(
+            self.api.delete_model_with_http_info,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+
+    def copy_model(
+        self, model_id: str, label: str | None = None, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostModelResponse]:
+        """Copy a model (configuration and learned state); returns the new model."""
+        models = _models()
+        body = (
+            None
+            if label is None
+            else _build(models.PostModelCopyRequest, None, "copy_model", label=label)
+        )
+        return self._send(
+            self.api.post_model_copy_with_http_info,
+            _model_id(model_id),
+            body,
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    def migrate_model(
+        self, v1_model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostModelResponse]:
+        """Create a v2 model from an Amber v1 model (sensor) of the same account."""
+        return self._send(
+            self.api.post_model_migrate_with_http_info,
+            _model_id(v1_model_id, "v1_model_id"),
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ configuration
+    def post_config(
+        self,
+        model_id: str,
+        body: PostConfigRequest | Mapping[str, Any] | None = None,
+        *,
+        streaming_window: int | None = None,
+        percent_variation: float | None = None,
+        features: int | Sequence[Any] | None = None,
+        training: TrainingConfig | Mapping[str, Any] | None = None,
+        autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostConfigResponse]:
+        """Configure a model (wipes what it learned and restarts it in Buffering).
+
+        Pass a ``PostConfigRequest`` (or a mapping), or the fields as keywords; see
+        :meth:`configure` for what ``features`` accepts.
+        """
+        models = _models()
+        request = _build(
+            models.PostConfigRequest,
+            body,
+            "post_config",
+            streamingWindow=streaming_window,
+            percentVariation=percent_variation,
+            features=None if features is None else _features(features),
+            training=training,
+            autotuning=_autotune(autotuning),
+        )
+        return self._send(
+            self.api.post_config_with_http_info,
+            request,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+
+    def configure(
+        self,
+        model_id: str,
+        features: int | Sequence[Any] = 1,
+        *,
+        streaming_window: int = 25,
+        percent_variation: float | None = None,
+        training: TrainingConfig | Mapping[str, Any] | None = None,
+        autotune: AutotuneConfig | Mapping[str, Any] | bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostConfigResponse]:
+        """Configure a model the friendly way.
+
+        ``features`` is a count (``3`` -> ``feature-0`` .. ``feature-2``), a list of names,
+        or a list of ``FeatureConfig`` / dicts (``{"name": "t", "minVal": 0, "maxVal": 1}``).
+        ``training`` is a ``TrainingConfig`` or dict (``{"bufferingSamples": 1000}`` or
+        ``{"buffering_samples": 1000}``); ``autotune`` a bool, dict or ``AutotuneConfig``.
+        """
+        return self.post_config(
+            model_id,
+            streaming_window=streaming_window,
+            percent_variation=percent_variation,
+            features=features,
+            training=training,
+            autotuning=autotune,
+            request_timeout=request_timeout,
+        )
+
+    def get_config(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostConfigResponse]:
+        """A model's configuration (autotuned values included)."""
+        return self._get(
+            self.api.get_config_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    def post_learning(
+        self,
+        model_id: str,
+        body: PostLearningRequest | Mapping[str, Any] | None = None,
+        *,
+        state: Literal["Learning", "Buffering"] | None = None,
+        training: TrainingConfig | Mapping[str, Any] | None = None,
+        autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostLearningResponse]:
+        """Re-enable learning (``state="Learning"``) or restart buffering (``"Buffering"``)."""
+        models = _models()
+        request = _build(
+            models.PostLearningRequest,
+            body,
+            "post_learning",
+            state=state,
+            training=training,
+            autotuning=_autotune(autotuning),
+        )
+        return self._send(
+            self.api.post_learning_with_http_info,
+            request,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ data
+    def post_data(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostDataResponse]:
+        """Send data to a model; returns one analytics entry per pattern, and the status.
+
+        ``data``: a CSV string, a number, a list / tuple (flat or rows), a numpy array or a
+        pandas Series / DataFrame. Bad data raises ``AmberUserError`` before sending.
+        Never retried once it may have reached the server.
+        """
+        mid = _model_id(model_id)
+        text = convert.to_table(data).encode()
+        return self._post_csv(mid, text, save_image, request_timeout)
+
+    def _post_csv(
+        self,
+        model_id: str,
+        text: str,
+        save_image: bool | None,
+        request_timeout: Timeout | None,
+    ) -> AmberResult[PostDataResponse]:
+        models = _models()
+        body = models.PostDataRequest(data=text)
+        if save_image is not None:
+            body.save_image = save_image
+        return self._send(
+            self.api.post_data_with_http_info,
+            body,
+            model_id,
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    def put_data(
+        self,
+        model_id: str,
+        vector: PutDataRequest | Mapping[str, float] | Sequence[Any],
+        *,
+        fusion_rule: Literal["default", "submit", "nosubmit"] | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PutDataResponse]:
+        """Update feature values of the fusion vector: ``put_data(id, {"temp": 21.5})``.
+
+        ``vector`` is a ``PutDataRequest``, a mapping name -> value, or a list of
+        ``FusionFeature`` / ``{"name", "value"}`` dicts / ``(name, value)`` pairs.
+        """
+        models = _models()
+        mid = _model_id(model_id)
+        if isinstance(vector, models.PutDataRequest):
+            request = _build(models.PutDataRequest, vector, "put_data", fusionRule=fusion_rule)
+        else:
+            items: list[Any]
+            if isinstance(vector, Mapping):
+                items = [{"name": k, "value": v} for k, v in vector.items()]
+            elif isinstance(vector, Sequence) and not isinstance(vector, str):
+                items = [
+                    {"name": v[0], "value": v[1]} if isinstance(v, tuple) and len(v) == 2 else v
+                    for v in vector
+                ]
+            else:
+                raise AmberUserError(
+                    "put_data: vector must be a mapping name -> value or a list of features"
+                )
+            if not items:
+                raise AmberUserError("put_data: the vector is empty")
+            features = []
+            for i, item in enumerate(items):
+                feature = _build(models.FusionFeature, item, f"vector[{i}]")
+                convert.to_table(feature.value)  # rejects NaN / infinity
+                features.append(feature)
+            request = _build(
+                models.PutDataRequest, None, "put_data", vector=features, fusionRule=fusion_rule
+            )
+        return self._send(
+            self.api.put_data_with_http_info,
+            request,
+            mid,
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    def stream(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        batch_size: int = DEFAULT_BATCH_VALUES,
+        progress: pretrain.Progress | None = None,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> Iterator[AmberResult[PostDataResponse]]:
+        """Send large data in ``post_data`` batches, yielding each batch's result.
+
+        ``data`` is anything :meth:`post_data` takes (validated whole before the first
+        batch), or a CSV file: a path (``pathlib.Path``) or an open text file (validated
+        batch by batch). ``batch_size`` is in values, rounded to whole rows.
+        ``progress(done, total)`` is called after each batch (``total`` is ``None`` for files).
+        """
+        mid = _model_id(model_id)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise AmberUserError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        batches: Iterator[tuple[str, int]]
+        total: int | None
+        if isinstance(data, os.PathLike) or hasattr(data, "readline"):
+            batches, total = convert.iter_csv_file(data, batch_size), None
+        else:
+            table = convert.to_table(data)
+            rows_per_batch = max(1, batch_size // table.width)
+            batches = (
+                (
+                    table.encode(r, min(table.rows, r + rows_per_batch)),
+                    (min(table.rows, r + rows_per_batch) - r) * table.width,
+                )
+                for r in range(0, table.rows, rows_per_batch)
+            )
+            total = table.count
+        return self._stream(mid, batches, total, progress, save_image, request_timeout)
+
+    def _stream(
+        self,
+        model_id: str,
+        batches: Iterator[tuple[str, int]],
+        total: int | None,
+        progress: pretrain.Progress | None,
+        save_image: bool | None,
+        request_timeout: Timeout | None,
+    ) -> Iterator[AmberResult[PostDataResponse]]:
+        done = 0
+        for text, count in batches:
+            result = self._post_csv(model_id, text, save_image, request_timeout)
+            done += count
+            if progress is not None:
+                progress(done, total)
+            yield result
+
+    def stream_analytics(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        batch_size: int = DEFAULT_BATCH_VALUES,
+        progress: pretrain.Progress | None = None,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostDataResponse]:
+        """Like :meth:`stream`, but return one result: all analytics joined, the last status."""
+        models = _models()
+        fields = list(models.AnalyticResults.model_fields)
+        joined: dict[str, list[Any]] = {name: [] for name in fields}
+        last: AmberResult[PostDataResponse] | None = None
+        for result in self.stream(
+            model_id,
+            data,
+            batch_size=batch_size,
+            progress=progress,
+            save_image=save_image,
+            request_timeout=request_timeout,
+        ):
+            analytics = result.model.analytics
+            for name in fields:
+                joined[name].extend((getattr(analytics, name) if analytics else None) or [])
+            last = result
+        assert last is not None  # an empty input is rejected before sending
+        merged: AnalyticResults = models.AnalyticResults.model_validate(joined)
+        model = models.PostDataResponse(analytics=merged, status=last.model.status)
+        return AmberResult(model)
+
+    def get_status(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetStatusResponse]:
+        """A model's state, progress and counts."""
+        return self._get(
+            self.api.get_status_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    def post_outage(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[Error]:
+        """Tell a model its data stream was interrupted (clears the streaming window)."""
+        return self._send(
+            self.api.post_outage_with_http_info,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ pretrain
+    @overload
+    def post_pretrain(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        chunk_size: int | None = ...,
+        block: Literal[True] = ...,
+        timeout: float = ...,
+        progress: pretrain.Progress | None = ...,
+        workers: int = ...,
+        request_timeout: Timeout | None = ...,
+    ) -> AmberResult[GetPretrainResponse]: ...
+
+    @overload
+    def post_pretrain(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        chunk_size: int | None = ...,
+        block: Literal[False],
+        timeout: float = ...,
+        progress: pretrain.Progress | None = ...,
+        workers: int = ...,
+        request_timeout: Timeout | None = ...,
+    ) -> AmberResult[PostPretrainResponse]: ...
+
+    def post_pretrain(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        chunk_size: int | None = None,
+        block: bool = True,
+        timeout: float = pretrain.DEFAULT_PRETRAIN_TIMEOUT,
+        progress: pretrain.Progress | None = None,
+        workers: int = pretrain.DEFAULT_WORKERS,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[GetPretrainResponse] | AmberResult[PostPretrainResponse]:
+        """Pretrain a model on historical data, uploaded as float32 in chunks.
+
+        ``chunk_size`` is in values (default 500,000, about 2.7 MB per request); chunk 1
+        goes first, the rest on ``workers`` threads, each retried on transient failures.
+        With ``block=True`` (default) wait, polling :meth:`get_pretrain`, until the model
+        is ``Pretrained`` and return that status; give up after ``timeout`` seconds with
+        ``AmberPretrainTimeoutError``. With ``block=False`` return the upload's last answer.
+        """
+        mid = _model_id(model_id)
+        chunk_values = pretrain.check_chunk_size(chunk_size)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
+        if block and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        packed = convert.to_float32(data)
+
+        def send(body: Any, chunkspec: str, txn_id: str | None) -> Any:
+            return self._transport.invoke(
+                self.api.post_pretrain_with_http_info,
+                body,
+                mid,
+                chunkspec=chunkspec,
+                txn_id=txn_id,
+                replayable=True,
+                request_timeout=request_timeout,
+            )
+
+        last = pretrain.upload(send, packed, chunk_values, workers=workers, progress=progress)
+        if not block:
+            return AmberResult(last.data)
+        if last.data.status == "Pretrained":
+            return self.get_pretrain(mid, request_timeout=request_timeout)
+        result: AmberResult[GetPretrainResponse] = pretrain.wait_until_pretrained(
+            lambda: self.get_pretrain(mid, request_timeout=request_timeout), float(timeout)
+        )
+        return result
+
+    def get_pretrain(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetPretrainResponse]:
+        """A model's pretrain status (``None``, ``Chunking``, ``Pretraining``, ``Pretrained``)."""
+        return self._get(
+            self.api.get_pretrain_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ analysis
+    def get_root_cause(
+        self,
+        model_id: str,
+        clusters: Any = None,
+        vectors: Any = None,
+        *,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[GetRootCauseResponse]:
+        """Feature contributions for clusters (``clusters=[1, 2]``, ``3``, ``"1,2"``) or for
+        patterns (``vectors=`` one pattern or a 2-D list/array); give exactly one of the two.
+        """
+        mid = _model_id(model_id)
+        if (clusters is None) == (vectors is None):
+            raise AmberUserError("get_root_cause: give exactly one of clusters= and vectors=")
+        kwargs: dict[str, str] = {}
+        if clusters is not None:
+            kwargs["clusters"] = convert.format_clusters(clusters)
+        else:
+            kwargs["vectors"] = convert.format_vectors(vectors)
+        return self._get(
+            self.api.get_root_cause_with_http_info, mid, request_timeout=request_timeout, **kwargs
+        )
+
+    def get_usage(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetUsageResponse]:
+        """Call counts per endpoint and the number of samples processed by a model."""
+        return self._get(
+            self.api.get_usage_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    def get_summary(
+        self,
+        model_id: str,
+        training_samples: bool | None = None,
+        *,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[GetSummaryResponse]:
+        """A free-form description of the model's engine internals."""
+        if training_samples is not None and not isinstance(training_samples, bool):
+            raise AmberUserError(f"training_samples must be a bool, got {training_samples!r}")
+        return self._get(
+            self.api.get_summary_with_http_info,
+            _model_id(model_id),
+            training_samples=training_samples,
+            request_timeout=request_timeout,
+        )
+
+    def get_nano_status(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetNanoStatusResponse]:
+        """Per-cluster details of a model (PCA coordinates, sizes, anomaly indexes...)."""
+        return self._get(
+            self.api.get_nano_status_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    def get_diagnostic(self, model_id: str, *, request_timeout: Timeout | None = None) -> bytes:
+        """A diagnostic archive of the model (the bytes of a tar file)."""
+        response = self._transport.invoke(
+            self.api.get_diagnostic_with_http_info,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+        data = response.data
+        return bytes(data) if data is not None else b""

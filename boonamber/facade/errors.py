@@ -1,0 +1,257 @@
+"""The facade's exceptions and the one place where lower-level errors are translated.
+
+Hierarchy::
+
+    AmberError
+    ├── AmberUserError            misuse caught on the client, before anything is sent
+    └── AmberCloudError           every error answer of the server (and transport failures)
+        ├── AmberAuthenticationError   the server rejected the license key / secret key
+        └── AmberConnectionError       no (complete) answer: refused, reset, TLS failure
+            └── AmberTimeoutError      connect or read timeout
+                └── AmberPretrainTimeoutError  a blocking pretrain did not finish in time
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AmberAuthenticationError",
+    "AmberCloudError",
+    "AmberConnectionError",
+    "AmberError",
+    "AmberPretrainTimeoutError",
+    "AmberTimeoutError",
+    "AmberUserError",
+    "RequestInfo",
+    "redact",
+    "translate",
+]
+
+_MAX_BODY_IN_MESSAGE = 300
+
+
+class AmberError(Exception):
+    """Root of every exception raised by :class:`~boonamber.AmberClient`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AmberUserError(AmberError):
+    """The client was used wrongly (bad argument, bad data, bad credentials setup).
+
+    Raised before any request is sent.
+    """
+
+
+class AmberCloudError(AmberError):
+    """The server answered with an error, or could not be reached.
+
+    Attributes:
+        status: the HTTP status code (``None`` when no answer was received).
+        code: alias of ``status`` (the name the seed SDK used).
+        message: the server's message (the ``message`` of its JSON error body) or a description.
+        body: the raw response body, if any (secrets redacted).
+        method: the HTTP method of the failed request.
+        path: the path of the failed request, relative to the server URL.
+        headers: the response headers, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.method = method
+        self.path = path
+        self.headers: dict[str, str] = dict(headers) if headers else {}
+
+    @property
+    def code(self) -> int | None:
+        """The HTTP status code (alias of ``status``)."""
+        return self.status
+
+    def __str__(self) -> str:
+        text = self.message if self.status is None else f"{self.status}: {self.message}"
+        if self.method and self.path:
+            text += f" ({self.method} {self.path})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class AmberAuthenticationError(AmberCloudError):
+    """The server rejected the credentials (license key / secret key) at login."""
+
+
+class AmberConnectionError(AmberCloudError):
+    """The request got no complete answer (connection refused or reset, TLS failure, ...).
+
+    ``request_sent`` tells whether the request may have reached the server: ``False``
+    only when the connection could not be opened at all.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.request_sent = request_sent
+
+
+class AmberTimeoutError(AmberConnectionError):
+    """A connect or read timeout expired."""
+
+
+class AmberPretrainTimeoutError(AmberTimeoutError):
+    """``post_pretrain(block=True)`` gave up waiting for the model to finish pretraining."""
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the translator knows about the failed request."""
+
+    method: str | None = None
+    path: str | None = None
+    sent: bool = False
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each (non-trivial) secret in ``text`` by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _server_message(body: str | None) -> str | None:
+    if not body:
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict):
+        message = parsed.get("message")
+        if isinstance(message, str) and message:
+            return message
+    return None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > _MAX_BODY_IN_MESSAGE:
+        return text[:_MAX_BODY_IN_MESSAGE] + "..."
+    return text
+
+
+def _translate_api_exception(exc: Any, request: RequestInfo, secrets: list[str]) -> AmberError:
+    status = exc.status if isinstance(exc.status, int) else None
+    reason = str(exc.reason) if exc.reason else ""
+    body = exc.body if isinstance(exc.body, str) else None
+    if isinstance(exc.body, bytes):
+        body = exc.body.decode("utf-8", "replace")
+    if body is not None:
+        body = redact(body, secrets)
+    headers = {str(k): str(v) for k, v in exc.headers.items()} if exc.headers else None
+    if not status:
+        # status 0: the generated client failed locally (TLS failure, undecodable answer)
+        text = redact(" ".join(reason.split()), secrets) or "request failed"
+        if "SSLError" in reason:
+            return AmberConnectionError(
+                f"TLS error: {text}", method=request.method, path=request.path
+            )
+        return AmberCloudError(
+            f"could not process the server's answer: {text}",
+            method=request.method,
+            path=request.path,
+        )
+    message = _server_message(body)
+    if message is None:
+        message = reason or "error"
+        if body:
+            message += f": {_short(body)}"
+    message = redact(message, secrets)
+    return AmberCloudError(
+        message,
+        status=status,
+        body=body,
+        method=request.method,
+        path=request.path,
+        headers=headers,
+    )
+
+
+def _translate_urllib3(exc: Exception, request: RequestInfo, secrets: list[str]) -> AmberError:
+    from urllib3 import exceptions as u3
+
+    cause: Exception = exc
+    if isinstance(exc, u3.MaxRetryError) and isinstance(exc.reason, Exception):
+        cause = exc.reason
+    kw: dict[str, Any] = {"method": request.method, "path": request.path}
+    detail = redact(str(cause), secrets)
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first
+    if isinstance(cause, u3.NewConnectionError):
+        return AmberConnectionError(f"could not connect: {detail}", request_sent=False, **kw)
+    if isinstance(cause, u3.ConnectTimeoutError):
+        return AmberTimeoutError("timed out connecting", request_sent=False, **kw)
+    if isinstance(cause, u3.TimeoutError):  # ReadTimeoutError and the like
+        return AmberTimeoutError("timed out waiting for the answer", **kw)
+    if isinstance(cause, u3.ProxyError):
+        return AmberConnectionError(f"proxy error: {detail}", request_sent=False, **kw)
+    if isinstance(cause, u3.SSLError):
+        return AmberConnectionError(f"TLS error: {detail}", request_sent=False, **kw)
+    return AmberConnectionError(f"connection failed: {detail}", **kw)
+
+
+def translate(
+    exc: BaseException, request: RequestInfo, secrets: Iterable[str] = ()
+) -> BaseException:
+    """Map an exception from the generated client / urllib3 / pydantic to the facade's own.
+
+    Returns ``exc`` itself when it is not one the facade knows (a bug, ``KeyboardInterrupt``).
+    """
+    from pydantic import ValidationError
+    from urllib3.exceptions import HTTPError
+
+    from boonamber.v2.exceptions import ApiException, OpenApiException
+
+    secret_list = [s for s in secrets if s]
+    if isinstance(exc, AmberError):
+        return exc
+    if isinstance(exc, ApiException):
+        return _translate_api_exception(exc, request, secret_list)
+    if isinstance(exc, HTTPError):
+        return _translate_urllib3(exc, request, secret_list)
+    if isinstance(exc, OpenApiException | ValidationError):
+        detail = redact(" ".join(str(exc).split()), secret_list)
+        if request.sent:
+            # the request went out: the answer did not match the API
+            return AmberCloudError(
+                f"the server's answer does not match the API: {detail}",
+                method=request.method,
+                path=request.path,
+            )
+        return AmberUserError(f"invalid argument: {detail}")
+    if isinstance(exc, OSError):
+        return AmberConnectionError(
+            f"connection failed: {redact(str(exc), secret_list)}",
+            request_sent=request.sent,
+            method=request.method,
+            path=request.path,
+        )
+    return exc

@@ -1,0 +1,258 @@
+"""One client's connection to the server: generated ApiClient, tokens, retries, timeouts.
+
+Every facade call goes through :meth:`Transport.invoke`, the one place where a request
+gets its bearer token, is retried, and has its errors translated.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import urllib3
+
+from boonamber.facade.credentials import Settings
+from boonamber.facade.errors import (
+    AmberAuthenticationError,
+    AmberCloudError,
+    AmberUserError,
+    RequestInfo,
+    translate,
+)
+from boonamber.facade.retry import RetryPolicy
+from boonamber.facade.tokens import (
+    AUTH_SCHEME,
+    TokenGrant,
+    TokenProvider,
+    bearer_auth,
+    check_auth_binding,
+    parse_grant,
+)
+from boonamber.v2.api.default_api import DefaultApi
+from boonamber.v2.api_client import ApiClient
+from boonamber.v2.configuration import Configuration
+
+if TYPE_CHECKING:
+    from boonamber.v2.api_response import ApiResponse
+
+__all__ = ["DEFAULT_TIMEOUT", "Timeout", "Transport", "normalize_timeout"]
+
+#: (connect, read) seconds.
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+
+Timeout = float | tuple[float, float]
+T = TypeVar("T")
+
+
+def normalize_timeout(
+    timeout: Any, default: tuple[float, float] = DEFAULT_TIMEOUT
+) -> tuple[float, float]:
+    """``None`` -> default; a number -> (connect, read) both that; a pair -> (connect, read)."""
+    if timeout is None:
+        return default
+
+    def positive(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise AmberUserError(
+                f"timeout must be a number of seconds > 0 or a (connect, read) pair, got {timeout!r}"
+            )
+        return float(value)
+
+    if isinstance(timeout, tuple | list):
+        if len(timeout) != 2:
+            raise AmberUserError(f"timeout pair must be (connect, read), got {timeout!r}")
+        return positive(timeout[0]), positive(timeout[1])
+    value = positive(timeout)
+    return value, value
+
+
+class TracingApiClient(ApiClient):
+    """The generated ``ApiClient``, remembering per thread which request it last sent.
+
+    The facade uses the record to name the method and path of a failed request.
+    """
+
+    def __init__(self, configuration: Configuration) -> None:
+        super().__init__(configuration)
+        from boonamber import __version__
+
+        self.user_agent = f"boonamber/{__version__} (python; facade)"
+        self._trace = threading.local()
+
+    def reset_trace(self) -> None:
+        """Forget the request recorded for the current thread."""
+        self._trace.info = None
+
+    def last_request(self) -> RequestInfo:
+        """The request last sent from the current thread (empty if none since the reset)."""
+        info = getattr(self._trace, "info", None)
+        return info if isinstance(info, RequestInfo) else RequestInfo()
+
+    def call_api(
+        self,
+        method: str,
+        url: str,
+        header_params: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        host = str(self.configuration.host)
+        path = url[len(host) :] if url.startswith(host) else url
+        self._trace.info = RequestInfo(method=method, path=path, sent=True)
+        return super().call_api(method, url, header_params, body, post_params, _request_timeout)
+
+
+def build_configuration(host: str, settings: Settings) -> Configuration:
+    """A fresh generated ``Configuration`` for ``host`` (never the process-global default)."""
+    config = Configuration(host=host)
+    config.verify_ssl = settings.verify is not False
+    if isinstance(settings.verify, str):
+        config.ssl_ca_cert = settings.verify
+    if isinstance(settings.cert, tuple):
+        config.cert_file, config.key_file = settings.cert
+    elif settings.cert is not None:
+        config.cert_file = settings.cert
+    config.proxy = settings.proxy  # the setter stops Configuration re-reading os.environ
+    config.no_proxy = settings.no_proxy
+    # Retries are the facade's job (RetryPolicy); redirects are returned as errors.
+    config.retries = urllib3.Retry(total=0, redirect=False)
+    return config
+
+
+class Transport:
+    """Sends generated-client calls with auth, retries, timeouts and error translation."""
+
+    def __init__(
+        self, settings: Settings, *, timeout: tuple[float, float], retry: RetryPolicy
+    ) -> None:
+        check_auth_binding()
+        self.settings = settings
+        self.timeout = timeout
+        self.retry = retry
+        self.config = build_configuration(settings.server, settings)
+        self.api_client = TracingApiClient(self.config)
+        self.api = DefaultApi(self.api_client)
+        if settings.oauth_server == settings.server:
+            self.oauth_api_client = self.api_client
+        else:
+            self.oauth_api_client = TracingApiClient(
+                build_configuration(settings.oauth_server, settings)
+            )
+        self.oauth_api = DefaultApi(self.oauth_api_client)
+        self.tokens = TokenProvider(self._login, self._refresh)
+        # Direct users of `client.api` get the current token through the generated hook.
+        self.config.api_key[AUTH_SCHEME] = ""
+        self.config.api_key_prefix[AUTH_SCHEME] = "Bearer"
+        self.config.refresh_api_key_hook = self._apply_token  # type: ignore[assignment]
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Transport server={self.settings.server!r}>"
+
+    # ------------------------------------------------------------------ auth
+    def _apply_token(self, config: Configuration) -> None:
+        config.api_key[AUTH_SCHEME] = self.tokens.get()
+
+    def _login(self) -> TokenGrant:
+        from boonamber.v2.models.post_oauth2_access_request import PostOauth2AccessRequest
+
+        body = PostOauth2AccessRequest(
+            licenseKey=self.settings.license_key, secretKey=self.settings.secret_key
+        )
+        try:
+            response = self.invoke(
+                self.oauth_api.post_oauth2_access_with_http_info, body, replayable=True, auth=False
+            )
+        except AmberCloudError as e:
+            if e.status in (400, 401, 403):
+                raise AmberAuthenticationError(
+                    f"login rejected: {e.message}",
+                    status=e.status,
+                    body=e.body,
+                    method=e.method,
+                    path=e.path,
+                    headers=e.headers,
+                ) from e
+            raise
+        data = response.data
+        return parse_grant(data.id_token, data.refresh_token, data.expires_in)
+
+    def _refresh(self, refresh_token: str) -> TokenGrant:
+        from boonamber.v2.models.post_oauth2_refresh_request import PostOauth2RefreshRequest
+
+        response = self.invoke(
+            self.oauth_api.post_oauth2_refresh_with_http_info,
+            PostOauth2RefreshRequest(refreshToken=refresh_token),
+            replayable=True,
+            auth=False,
+        )
+        data = response.data
+        return parse_grant(data.id_token, data.refresh_token, data.expires_in)
+
+    def secrets(self) -> list[str]:
+        """Every value that must be scrubbed from error messages."""
+        values = list(self.settings.secrets())
+        token = self.tokens._token
+        if token is not None:
+            values.append(token.value)
+            if token.refresh_token:
+                values.append(token.refresh_token)
+        return values
+
+    # ------------------------------------------------------------------ calls
+    def invoke(
+        self,
+        fn: Callable[..., ApiResponse[T]],
+        *args: Any,
+        replayable: bool,
+        auth: bool = True,
+        request_timeout: Any = None,
+        **kwargs: Any,
+    ) -> ApiResponse[T]:
+        """Call a generated ``*_with_http_info`` method with token, retries and translation.
+
+        A 401 answer invalidates the token that was sent and the call is repeated once
+        with a new one (the server did not process the rejected request).
+        """
+        if self._closed:
+            raise AmberUserError("this AmberClient is closed")
+        timeout = normalize_timeout(request_timeout, self.timeout)
+        api_client = getattr(getattr(fn, "__self__", None), "api_client", self.api_client)
+        attempt = 0
+        reauthenticated = False
+        while True:
+            token = self.tokens.get() if auth else None
+            call_kwargs = dict(kwargs, _request_timeout=timeout)
+            if token is not None:
+                call_kwargs["_request_auth"] = bearer_auth(token)
+            api_client.reset_trace()
+            try:
+                return fn(*args, **call_kwargs)
+            except Exception as exc:
+                error = translate(exc, api_client.last_request(), self.secrets())
+                if error is exc:
+                    raise
+                if (
+                    token is not None
+                    and not reauthenticated
+                    and isinstance(error, AmberCloudError)
+                    and error.status == 401
+                ):
+                    reauthenticated = True
+                    self.tokens.invalidate(token)
+                    continue
+                if self.retry.should_retry(error, attempt, replayable=replayable):
+                    time.sleep(self.retry.delay(error, attempt))
+                    attempt += 1
+                    continue
+                raise error from exc
+
+    def close(self) -> None:
+        """Drop pooled connections and tokens; later calls raise ``AmberUserError``."""
+        self._closed = True
+        self.tokens.clear()
+        for client in {id(c): c for c in (self.api_client, self.oauth_api_client)}.values():
+            client.rest_client.pool_manager.clear()
