@@ -42,7 +42,7 @@ SCENARIO = textwrap.dedent(
         features=[FeatureConfig(name="signal")],
         training=TrainingConfig(buffering_samples=1000, learning_max_samples=4000),
     )
-    print("configured:", amber.post_config(model.id, config).to_dict()["streamingWindow"])
+    print("configured: window", amber.post_config(model.id, config).streaming_window)
     t = np.arange(6000)
     signal = np.sin(t / 20.0) + 0.05 * np.cos(t / 3.0)
     signal[5500:5530] += 3.0
@@ -123,7 +123,7 @@ def main() -> int:
                 time.sleep(0.1)
             script = SCENARIO.format(license_file=str(license_file))
             env = {k: v for k, v in os.environ.items() if not k.startswith("AMBER_")}
-            return subprocess.run([str(python), "-c", script], env=env).returncode
+            return subprocess.run([str(python), "-c", script], env=env, cwd=tmp).returncode
         finally:
             server.terminate()
             server.wait(timeout=10)
