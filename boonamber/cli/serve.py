@@ -7,7 +7,6 @@ from typing import Any
 
 from boonamber.cli._common import CliError
 
-DEFAULT_PORT = 5007
 LOCAL_EXTRA_HINT = "the local server needs extra packages: pip install 'boonamber[local]'"
 
 
@@ -25,10 +24,6 @@ def register(sub: Any) -> None:
         parser.set_defaults(func=_missing)
         return
     add_serve_arguments(parser)
-    for action in parser._actions:  # `boonamber serve` listens on 5007 unless told otherwise
-        if action.dest == "port":
-            action.default = DEFAULT_PORT
-            action.help = f"port (default {DEFAULT_PORT}; 0 = any free port)"
     parser.set_defaults(func=run)
 
 

@@ -17,7 +17,7 @@ from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 DEFAULT_DB = "amber-local.db"
-DEFAULT_PORT = 8000
+DEFAULT_PORT = 5007
 
 log = logging.getLogger("boonamber.local")
 
@@ -180,6 +180,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 f"(license key {license_key})",
                 flush=True,
             )
+            _print_usage_hint(args.write_license, args.profile)
         elif created:
             # The secret is stored hashed, so this is the only chance to hand it out: write it
             # to a private license file rather than printing it.
@@ -194,6 +195,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 f"Created account {license_key}; its license profile '{args.profile}' is in {path}",
                 flush=True,
             )
+            _print_usage_hint(str(path), args.profile)
 
     watcher = threading.Thread(target=announce, name="amber-announce", daemon=True)
     watcher.start()
@@ -204,6 +206,16 @@ def run_serve(args: argparse.Namespace) -> int:
         watcher.join(5.0)
         service.close()
     return 0
+
+
+def _print_usage_hint(license_file: str, profile: str) -> None:
+    """Tell the user how to point any Amber client at this server."""
+    print(
+        f"Use it with: boonamber models list --license-file {license_file} --profile {profile}\n"
+        f"         or: AMBER_LICENSE_FILE={license_file} AMBER_PROFILE_NAME={profile} "
+        "python your_script.py",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
