@@ -213,3 +213,32 @@ def test_cluster_cap_holds_after_relearning(make_model: Factory, sines: Sines) -
     m.set_learning("Buffering")
     m.process(x[700:1100] - 0.3)  # re-buffer, re-autotune, replay: still capped
     assert m.status()["clusterCount"] == k and m.status()["state"] == "Monitoring"
+
+
+def test_pretrain_can_aim_at_learning(make_model: Factory, sines: Sines) -> None:
+    x = sines(5000).ravel()
+    novel = np.tile([x.min(), x.max()], 100)  # a square wave, unlike anything learned
+    learning = make_model(1, 25)
+    learning.pretrain(x, target_state="Learning")
+    st = learning.status()
+    assert st["state"] == "Learning" and st["graduation"] == ""
+    before = st["clusterCount"]
+    ids = learning.process(novel)["ID"]
+    assert min(ids[24:]) > 0  # learning: novel patterns make new positive clusters
+    assert learning.status()["clusterCount"] > before
+
+    monitoring = make_model(1, 25)
+    monitoring.pretrain(x)
+    assert monitoring.status()["state"] == "Monitoring"
+    assert min(monitoring.process(novel)["ID"][24:]) < 0  # frozen: novel -> negative ids
+
+
+def test_pretrain_rejects_an_unknown_target_and_changes_nothing(
+    make_model: Factory, sines: Sines
+) -> None:
+    m = make_model(1, 25)
+    m.process(sines(100).ravel())
+    snapshot = m.to_bytes()
+    with pytest.raises(InputError, match="target_state"):
+        m.pretrain(sines(1000).ravel(), target_state="Buffering")
+    assert m.to_bytes() == snapshot

@@ -469,10 +469,18 @@ class AmberModel:
         self,
         values: npt.NDArray[Any] | Sequence[float],
         progress: Callable[[float], None] | None = None,
+        target_state: str = "Monitoring",
     ) -> None:
         """Restart from the configuration and run ``values`` through Buffering, Autotuning and
-        Learning; ends in Monitoring (graduation 'pretrain') unless configured counts exceed
-        the data. InputError on bad data (model unchanged)."""
+        Learning. With ``target_state`` "Monitoring" (the service's behaviour) it ends in
+        Monitoring (graduation 'pretrain') unless configured counts exceed the data; with
+        "Learning" it stays in Learning, and the graduation rules are next checked at the end
+        of the next streamed request.
+        InputError on bad data or an unknown target (model unchanged)."""
+        if target_state not in ("Learning", "Monitoring"):
+            raise InputError(
+                f"target_state must be 'Learning' or 'Monitoring', got {target_state!r}"
+            )
         x = as_vectors(values, self.config.feature_count)
         n = len(x)
         if n == 0:
@@ -482,7 +490,7 @@ class AmberModel:
         over: dict[str, int] = {}
         if tr.buffering_samples is None:
             over["bufferingSamples"] = min(defaults["buffering_samples"], n)
-        if tr.learning_max_samples is None:
+        if tr.learning_max_samples is None and target_state == "Monitoring":
             over["learningMaxSamples"] = min(defaults["learning_max_samples"], n)
         cfg = self.config
         fresh = AmberModel(cfg)
@@ -499,10 +507,12 @@ class AmberModel:
                 def sub(f: float, base: float = base, span: float = span) -> None:
                     progress(min(1.0, base + span * f))
 
-            fresh._ingest(chunk, sub, exact_max="pretrain")
+            fresh._ingest(
+                chunk, sub, exact_max="pretrain" if target_state == "Monitoring" else None
+            )
             if progress is not None:
                 progress(min(1.0, (c0 + len(chunk)) / n))
-        if fresh._s.state == LEARNING:
+        if fresh._s.state == LEARNING and target_state == "Monitoring":
             fresh._check_graduation("pretrain")
         if progress is not None:
             progress(1.0)
