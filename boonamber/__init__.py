@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "2.1.0.dev0"
+from boonamber._version import __version__
 
 __all__ = ["AmberClient", "AmberCloudError", "AmberUserError", "__version__"]
 

@@ -27,7 +27,7 @@ def main() -> int:
     parser.add_argument("--train", type=int, default=4000, help="rows to learn from")
     args = parser.parse_args()
 
-    from boonamber.demo_data import ensure_data
+    from boonamber.cli.demo_data import ensure_data
 
     csv_path, truth_path = ensure_data("fusion")
     with csv_path.open(newline="") as handle:

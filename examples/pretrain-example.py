@@ -26,7 +26,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1000, help="vectors per stream request")
     args = parser.parse_args()
 
-    from boonamber.demo_data import ensure_data
+    from boonamber.cli.demo_data import ensure_data
 
     csv_path, truth_path = ensure_data("motor_current")
     with csv_path.open(newline="") as handle:

@@ -29,7 +29,7 @@ def read_csv(path: Path, limit: int | None) -> tuple[list[str], list[list[float]
 
 def default_data() -> Path:
     """The bundled motor-current CSV (regenerated into a cache folder when missing)."""
-    from boonamber.demo_data import ensure_data
+    from boonamber.cli.demo_data import ensure_data
 
     return ensure_data("motor_current")[0]
 

@@ -43,6 +43,10 @@ if [ "$have_version" != "$GENERATOR_VERSION" ] || ! "$PY" -c 'import openapi_spe
 fi
 GENERATOR="$(dirname "$PY")/openapi-generator-cli"
 
+# The generated client carries the release of boonamber/_version.py (2.1.0 for 2.1.0.dev0).
+PACKAGE_VERSION="$(sed -n 's/^__version__ = "\([0-9][0-9.]*[0-9]\).*"$/\1/p' "$ROOT/boonamber/_version.py")"
+[ -n "$PACKAGE_VERSION" ] || { echo "regen.sh: no __version__ in boonamber/_version.py" >&2; exit 1; }
+
 # 1. Validate the spec.
 "$PY" -m openapi_spec_validator "$SPEC" >/dev/null
 
@@ -55,6 +59,7 @@ cp "$GEN_INPUTS/.openapi-generator-ignore" "$WORK/out/.openapi-generator-ignore"
 "$GENERATOR" generate \
   --input-spec "$SPEC" \
   --config "$GEN_INPUTS/config.yaml" \
+  --additional-properties "packageVersion=$PACKAGE_VERSION" \
   --output "$WORK/out" \
   --global-property apiTests=false,modelTests=false \
   >"$WORK/generator.log" 2>&1 || { cat "$WORK/generator.log" >&2; exit 1; }

@@ -13,7 +13,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from boonamber import __version__
+from boonamber._version import __version__
 from boonamber.cli._common import CliError, add_connection_options
 
 __all__ = ["build_parser", "main"]

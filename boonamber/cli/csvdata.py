@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from boonamber import wire
+
 
 class CsvError(ValueError):
     """The file cannot be used as sensor data; the message names the file and the line."""
@@ -29,21 +31,15 @@ class Table:
         return [v for row in self.rows for v in row]
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def read_table(
     path: str | os.PathLike[str], columns: list[str] | None = None, limit: int | None = None
 ) -> Table:
     """Read ``path``; keep ``columns`` (names or 1-based numbers) in that order when given.
 
-    Blank lines are skipped; a first row with any non-numeric cell is the header. Raises
-    :class:`CsvError` on ragged rows, non-numbers, NaN/inf, unknown columns or no data.
+    Blank lines are skipped; a first row with any cell not meant as a number
+    (:func:`boonamber.wire.is_numeric`) is the header. Raises :class:`CsvError` on ragged
+    rows, values that are not finite numbers (:func:`boonamber.wire.number_problem`),
+    unknown columns or no data.
     """
     p = Path(path)
     try:
@@ -58,26 +54,21 @@ def read_table(
             cells = [c.strip() for c in raw]
             if not any(cells):
                 continue
-            if names is None and not rows and not all(_is_number(c) for c in cells):
+            if names is None and not rows and not all(map(wire.is_numeric, cells)):
                 names = cells
                 continue
             if names is None:
-                names = [f"feature-{i}" for i in range(len(cells))]
+                names = wire.default_feature_names(len(cells))
             if keep is None:
                 keep = _select(names, columns, p)
             if len(cells) != len(names):
                 raise CsvError(f"{p}, line {lineno}: {len(cells)} values, expected {len(names)}")
             row: list[float] = []
             for i in keep:
-                try:
-                    value = float(cells[i])
-                except ValueError:
-                    raise CsvError(
-                        f"{p}, line {lineno}: {cells[i]!r} in column {names[i]!r} is not a number"
-                    ) from None
-                if value != value or value in (float("inf"), float("-inf")):
-                    raise CsvError(f"{p}, line {lineno}: {cells[i]} in column {names[i]!r}")
-                row.append(value)
+                problem = wire.number_problem(cells[i])
+                if problem is not None:
+                    raise CsvError(f"{p}, line {lineno}, column {names[i]!r} {problem}")
+                row.append(float(cells[i]))
             rows.append(row)
             if limit is not None and len(rows) >= limit:
                 break

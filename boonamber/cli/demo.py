@@ -78,9 +78,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 on success."""
+    from boonamber.cli.demo_data import ensure_data, load_truth
     from boonamber.cli.plot import PlotUnavailable, check_available, plot_run
     from boonamber.cli.stream import analyse, report_data, report_text, stream_table
-    from boonamber.demo_data import ensure_data, load_truth
 
     t0 = time.perf_counter()
     as_json = bool(getattr(args, "json", False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from boonamber import __version__
+from boonamber._version import __version__
 from boonamber.cli._common import (
     CliError,
     add_connection_options,
@@ -14,6 +14,7 @@ from boonamber.cli._common import (
     make_client,
 )
 from boonamber.cli.report import get_field, jsonable
+from boonamber.wire import default_feature_names
 
 
 def register(sub: Any) -> None:
@@ -193,7 +194,7 @@ def _parse_range(text: str) -> tuple[float, float]:
 def build_features(args: argparse.Namespace) -> int | list[Any]:
     """The ``features=`` argument for ``AmberClient.configure`` from the options."""
     spec = _parse_features(args.features)
-    names = [f"feature-{i}" for i in range(spec)] if isinstance(spec, int) else spec
+    names = default_feature_names(spec) if isinstance(spec, int) else spec
     ranges = [_parse_range(r) for r in args.ranges or []]
     weights: list[int] = []
     if args.weights:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from boonamber.demo_data import GroundTruth
+    from boonamber.cli.demo_data import GroundTruth
 
 INSTALL_HINT = "matplotlib is not installed; install it with: pip install 'boonamber[plot]'"
 

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from boonamber.demo_data import GroundTruth
+from boonamber.wire import ANALYTIC_KEYS
 
-#: Analytic arrays of a data response, by their wire names.
-ANALYTIC_KEYS = ("ID", "RI", "SI", "AD", "AH", "AW", "NI", "NS", "NW", "OM", "CS", "PI")
+if TYPE_CHECKING:
+    from boonamber.cli.demo_data import GroundTruth
+
 #: The SI filter spans 9 patterns, so a detection can trail the end of a fault by that much.
 SI_TAPS = 9
 

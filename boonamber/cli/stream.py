@@ -21,7 +21,6 @@ from boonamber.cli._common import (
 )
 from boonamber.cli.csvdata import Table, read_table
 from boonamber.cli.report import (
-    ANALYTIC_KEYS,
     Event,
     Score,
     StreamRecord,
@@ -32,9 +31,10 @@ from boonamber.cli.report import (
     strongest,
     summary_dict,
 )
+from boonamber.wire import ANALYTIC_KEYS
 
 if TYPE_CHECKING:
-    from boonamber.demo_data import GroundTruth
+    from boonamber.cli.demo_data import GroundTruth
     from boonamber.facade import AmberClient
 
 DEFAULT_BATCH = 1000
@@ -276,7 +276,7 @@ def write_results(path: str | os.PathLike[str], table: Table, record: StreamReco
 
 def stream(args: argparse.Namespace) -> int:
     """``stream MODEL FILE.csv``."""
-    from boonamber.demo_data import load_truth
+    from boonamber.cli.demo_data import load_truth
 
     if args.plot:
         from boonamber.cli.plot import check_available

@@ -6,11 +6,14 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from boonamber.facade import convert, pretrain
+from boonamber.facade import pretrain, requests
+from boonamber.facade.convert import to_table
 from boonamber.facade.credentials import Cert, resolve_settings
 from boonamber.facade.errors import AmberUserError
+from boonamber.facade.requests import DEFAULT_BATCH_VALUES
+from boonamber.facade.requests import model_id as _model_id
 from boonamber.facade.results import AmberResult
 from boonamber.facade.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, Transport, normalize_timeout
@@ -18,12 +21,10 @@ from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, Transport, norm
 if TYPE_CHECKING:
     from boonamber.local.embedded import EmbeddedServer
     from boonamber.v2 import (
-        AnalyticResults,
         AutotuneConfig,
         DefaultApi,
         DeleteModelResponse,
         Error,
-        FeatureConfig,
         GetModelsResponse,
         GetNanoStatusResponse,
         GetPretrainResponse,
@@ -47,93 +48,9 @@ if TYPE_CHECKING:
     )
     from boonamber.v2.api_response import ApiResponse
 
-__all__ = ["AmberClient"]
+__all__ = ["DEFAULT_BATCH_VALUES", "AmberClient"]
 
-B = TypeVar("B", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
-
-#: Values per ``post_data`` request in :meth:`AmberClient.stream` by default.
-DEFAULT_BATCH_VALUES = 10_000
-
-
-def _models() -> Any:
-    import boonamber.v2.models as models
-
-    return models
-
-
-def _model_id(model_id: Any, name: str = "model_id") -> str:
-    if not isinstance(model_id, str) or not model_id:
-        raise AmberUserError(f"{name} must be a non-empty string, got {model_id!r}")
-    return model_id
-
-
-def _validation_message(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item.get("loc", ()))
-        parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
-    return "; ".join(parts)
-
-
-def _build(cls: type[B], body: Any, what: str, **fields: Any) -> B:
-    """A request model from ``body`` (the model itself or a mapping) or from keyword fields."""
-    given = {k: v for k, v in fields.items() if v is not None}
-    if body is not None and given:
-        raise AmberUserError(f"{what}: pass either a {cls.__name__} or keyword arguments, not both")
-    if isinstance(body, cls):
-        return body
-    source: Any = body if body is not None else given
-    if isinstance(source, BaseModel):
-        source = source.model_dump(by_alias=True, exclude_none=True)
-    if not isinstance(source, Mapping):
-        raise AmberUserError(
-            f"{what}: expected a {cls.__name__} or a mapping, got {type(source).__name__}"
-        )
-    try:
-        return cls.model_validate(dict(source))
-    except ValidationError as e:
-        raise AmberUserError(f"invalid {what}: {_validation_message(e)}") from None
-
-
-def _features(features: Any) -> list[FeatureConfig]:
-    models = _models()
-    if isinstance(features, bool):
-        raise AmberUserError(f"features must be a count, names or FeatureConfigs, got {features!r}")
-    if isinstance(features, int):
-        if features < 1:
-            raise AmberUserError(f"features: need at least one feature, got {features}")
-        return [models.FeatureConfig(name=f"feature-{i}") for i in range(features)]
-    if isinstance(features, str) or not isinstance(features, Sequence):
-        raise AmberUserError(
-            "features must be a count, a list of names, or a list of FeatureConfig / dicts"
-        )
-    if not features:
-        raise AmberUserError("features: need at least one feature")
-    result = []
-    for i, item in enumerate(features):
-        if isinstance(item, str):
-            item = {"name": item}
-        elif isinstance(item, BaseModel) and not isinstance(item, models.FeatureConfig):
-            # e.g. a FeatureConfigResponse from get_config(): keep the FeatureConfig fields
-            known = models.FeatureConfig.model_fields
-            item = {
-                name: value
-                for name, value in item.model_dump(exclude_none=True).items()
-                if name in known
-            }
-        result.append(_build(models.FeatureConfig, item, f"features[{i}]"))
-    names = [f.name for f in result]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise AmberUserError(f"features: names must be unique, repeated: {', '.join(duplicates)}")
-    return result
-
-
-def _autotune(autotune: Any) -> Any:
-    if isinstance(autotune, bool):
-        return {"range": autotune, "percentVariation": autotune}
-    return autotune
 
 
 class AmberClient:
@@ -331,14 +248,9 @@ class AmberClient:
         request_timeout: Timeout | None = None,
     ) -> AmberResult[PostModelResponse]:
         """Create a model: ``post_model("my-label")``. Returns its ``"id"``."""
-        models = _models()
-        body = label if isinstance(label, models.PostModelRequest) else None
-        request = _build(
-            models.PostModelRequest, body, "post_model", label=None if body is not None else label
-        )
         return self._send(
             self.api.post_model_with_http_info,
-            request,
+            requests.post_model(label),
             replayable=False,
             request_timeout=request_timeout,
         )
@@ -360,13 +272,9 @@ class AmberClient:
         request_timeout: Timeout | None = None,
     ) -> AmberResult[PostModelResponse]:
         """Rename a model: ``put_model(model_id, label="new")``."""
-        models = _models()
-        if isinstance(body, str):
-            body, label = None, body if label is None else label
-        request = _build(models.PutModelRequest, body, "put_model", label=label)
         return self._send(
             self.api.put_model_with_http_info,
-            request,
+            requests.put_model(body, label),
             _model_id(model_id),
             replayable=True,
             request_timeout=request_timeout,
@@ -387,16 +295,10 @@ class AmberClient:
         self, model_id: str, label: str | None = None, *, request_timeout: Timeout | None = None
     ) -> AmberResult[PostModelResponse]:
         """Copy a model (configuration and learned state); returns the new model."""
-        models = _models()
-        body = (
-            None
-            if label is None
-            else _build(models.PostModelCopyRequest, None, "copy_model", label=label)
-        )
         return self._send(
             self.api.post_model_copy_with_http_info,
             _model_id(model_id),
-            body,
+            requests.copy_model(label),
             replayable=False,
             request_timeout=request_timeout,
         )
@@ -430,16 +332,13 @@ class AmberClient:
         Pass a ``PostConfigRequest`` (or a mapping), or the fields as keywords; see
         :meth:`configure` for what ``features`` accepts.
         """
-        models = _models()
-        request = _build(
-            models.PostConfigRequest,
+        request = requests.post_config(
             body,
-            "post_config",
-            streamingWindow=streaming_window,
-            percentVariation=percent_variation,
-            features=None if features is None else _features(features),
+            streaming_window=streaming_window,
+            percent_variation=percent_variation,
+            features=features,
             training=training,
-            autotuning=_autotune(autotuning),
+            autotuning=autotuning,
         )
         return self._send(
             self.api.post_config_with_http_info,
@@ -496,14 +395,8 @@ class AmberClient:
         request_timeout: Timeout | None = None,
     ) -> AmberResult[PostLearningResponse]:
         """Re-enable learning (``state="Learning"``) or restart buffering (``"Buffering"``)."""
-        models = _models()
-        request = _build(
-            models.PostLearningRequest,
-            body,
-            "post_learning",
-            state=state,
-            training=training,
-            autotuning=_autotune(autotuning),
+        request = requests.post_learning(
+            body, state=state, training=training, autotuning=autotuning
         )
         return self._send(
             self.api.post_learning_with_http_info,
@@ -529,7 +422,7 @@ class AmberClient:
         Never retried once it may have reached the server.
         """
         mid = _model_id(model_id)
-        text = convert.to_table(data).encode()
+        text = to_table(data).encode()
         return self._post_csv(mid, text, save_image, request_timeout)
 
     def _post_csv(
@@ -539,13 +432,9 @@ class AmberClient:
         save_image: bool | None,
         request_timeout: Timeout | None,
     ) -> AmberResult[PostDataResponse]:
-        models = _models()
-        body = models.PostDataRequest(data=text)
-        if save_image is not None:
-            body.save_image = save_image
         return self._send(
             self.api.post_data_with_http_info,
-            body,
+            requests.post_data(text, save_image),
             model_id,
             replayable=False,
             request_timeout=request_timeout,
@@ -564,33 +453,8 @@ class AmberClient:
         ``vector`` is a ``PutDataRequest``, a mapping name -> value, or a list of
         ``FusionFeature`` / ``{"name", "value"}`` dicts / ``(name, value)`` pairs.
         """
-        models = _models()
         mid = _model_id(model_id)
-        if isinstance(vector, models.PutDataRequest):
-            request = _build(models.PutDataRequest, vector, "put_data", fusionRule=fusion_rule)
-        else:
-            items: list[Any]
-            if isinstance(vector, Mapping):
-                items = [{"name": k, "value": v} for k, v in vector.items()]
-            elif isinstance(vector, Sequence) and not isinstance(vector, str):
-                items = [
-                    {"name": v[0], "value": v[1]} if isinstance(v, tuple) and len(v) == 2 else v
-                    for v in vector
-                ]
-            else:
-                raise AmberUserError(
-                    "put_data: vector must be a mapping name -> value or a list of features"
-                )
-            if not items:
-                raise AmberUserError("put_data: the vector is empty")
-            features = []
-            for i, item in enumerate(items):
-                feature = _build(models.FusionFeature, item, f"vector[{i}]")
-                convert.to_table(feature.value)  # rejects NaN / infinity
-                features.append(feature)
-            request = _build(
-                models.PutDataRequest, None, "put_data", vector=features, fusionRule=fusion_rule
-            )
+        request = requests.put_data(vector, fusion_rule)
         return self._send(
             self.api.put_data_with_http_info,
             request,
@@ -617,29 +481,13 @@ class AmberClient:
         ``progress(done, total)`` is called after each batch (``total`` is ``None`` for files).
         """
         mid = _model_id(model_id)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise AmberUserError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        batches: Iterator[tuple[str, int]]
-        total: int | None
-        if isinstance(data, os.PathLike) or hasattr(data, "readline"):
-            batches, total = convert.iter_csv_file(data, batch_size), None
-        else:
-            table = convert.to_table(data)
-            rows_per_batch = max(1, batch_size // table.width)
-            batches = (
-                (
-                    table.encode(r, min(table.rows, r + rows_per_batch)),
-                    (min(table.rows, r + rows_per_batch) - r) * table.width,
-                )
-                for r in range(0, table.rows, rows_per_batch)
-            )
-            total = table.count
+        batches, total = requests.data_batches(data, batch_size)
         return self._stream(mid, batches, total, progress, save_image, request_timeout)
 
     def _stream(
         self,
         model_id: str,
-        batches: Iterator[tuple[str, int]],
+        batches: requests.Batches,
         total: int | None,
         progress: pretrain.Progress | None,
         save_image: bool | None,
@@ -664,26 +512,15 @@ class AmberClient:
         request_timeout: Timeout | None = None,
     ) -> AmberResult[PostDataResponse]:
         """Like :meth:`stream`, but return one result: all analytics joined, the last status."""
-        models = _models()
-        fields = list(models.AnalyticResults.model_fields)
-        joined: dict[str, list[Any]] = {name: [] for name in fields}
-        last: AmberResult[PostDataResponse] | None = None
-        for result in self.stream(
+        results = self.stream(
             model_id,
             data,
             batch_size=batch_size,
             progress=progress,
             save_image=save_image,
             request_timeout=request_timeout,
-        ):
-            analytics = result.model.analytics
-            for name in fields:
-                joined[name].extend((getattr(analytics, name) if analytics else None) or [])
-            last = result
-        assert last is not None  # an empty input is rejected before sending
-        merged: AnalyticResults = models.AnalyticResults.model_validate(joined)
-        model = models.PostDataResponse(analytics=merged, status=last.model.status)
-        return AmberResult(model)
+        )
+        return AmberResult(requests.join_analytics(results))
 
     def get_status(
         self, model_id: str, *, request_timeout: Timeout | None = None
@@ -754,14 +591,6 @@ class AmberClient:
         ``AmberPretrainTimeoutError``. With ``block=False`` return the upload's last answer.
         """
         mid = _model_id(model_id)
-        chunk_values = pretrain.check_chunk_size(chunk_size)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
-        if block and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-        ):
-            raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-        packed = convert.to_float32(data)
 
         def send(body: Any, chunkspec: str, txn_id: str | None) -> Any:
             return self._transport.invoke(
@@ -774,15 +603,16 @@ class AmberClient:
                 request_timeout=request_timeout,
             )
 
-        last = pretrain.upload(send, packed, chunk_values, workers=workers, progress=progress)
-        if not block:
-            return AmberResult(last.data)
-        if last.data.status == "Pretrained":
-            return self.get_pretrain(mid, request_timeout=request_timeout)
-        result: AmberResult[GetPretrainResponse] = pretrain.wait_until_pretrained(
-            lambda: self.get_pretrain(mid, request_timeout=request_timeout), float(timeout)
+        return pretrain.pretrain(
+            send,
+            lambda: self.get_pretrain(mid, request_timeout=request_timeout),
+            data,
+            chunk_size=chunk_size,
+            block=block,
+            timeout=timeout,
+            progress=progress,
+            workers=workers,
         )
-        return result
 
     def get_pretrain(
         self, model_id: str, *, request_timeout: Timeout | None = None
@@ -807,13 +637,7 @@ class AmberClient:
         patterns (``vectors=`` one pattern or a 2-D list/array); give exactly one of the two.
         """
         mid = _model_id(model_id)
-        if (clusters is None) == (vectors is None):
-            raise AmberUserError("get_root_cause: give exactly one of clusters= and vectors=")
-        kwargs: dict[str, str] = {}
-        if clusters is not None:
-            kwargs["clusters"] = convert.format_clusters(clusters)
-        else:
-            kwargs["vectors"] = convert.format_vectors(vectors)
+        kwargs = requests.root_cause_query(clusters, vectors)
         return self._get(
             self.api.get_root_cause_with_http_info, mid, request_timeout=request_timeout, **kwargs
         )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from boonamber import wire
 from boonamber.facade.errors import AmberUserError
 
 __all__ = [
@@ -34,9 +35,6 @@ __all__ = [
     "to_table",
 ]
 
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_NUMBER_RE = re.compile(_NUMBER)
-_LINE_RE = re.compile(rf"[ \t]*{_NUMBER}[ \t]*(?:,[ \t]*{_NUMBER}[ \t]*)*")
 _INT_RE = re.compile(r"[+-]?\d+")
 
 
@@ -86,11 +84,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _where(index: int, width: int, flat: bool) -> str:
     return f"data[{index}]" if flat else f"data[{index // width}][{index % width}]"
 
@@ -100,15 +93,15 @@ def _fmt_value(value: Any, where: str) -> str:
         return str(value)
     if type(value) is float:
         if not math.isfinite(value):
-            raise AmberUserError(f"{where} is {value!r}: NaN and infinity are not allowed")
+            raise AmberUserError(f"{where} {wire.not_finite(value)}")
         return repr(value)
     if not _is_number(value):
-        raise AmberUserError(f"{where} is {_describe(value)}, not a number")
+        raise AmberUserError(f"{where} is not a number: {wire.show(value)}")
     if isinstance(value, numbers.Integral):
         return str(int(value))
     number = float(value)
     if not math.isfinite(number):
-        raise AmberUserError(f"{where} is {number!r}: NaN and infinity are not allowed")
+        raise AmberUserError(f"{where} {wire.not_finite(number)}")
     return repr(number)
 
 
@@ -119,25 +112,12 @@ def _csv_lines(text: str) -> list[str]:
 
 def _check_csv_line(line: str, row: int, flat: bool) -> list[str]:
     """Tokens of one CSV line, or AmberUserError naming the first bad one."""
-    tokens = [t.strip() for t in line.split(",")]
-    if _LINE_RE.fullmatch(line) is None:
-        for col, token in enumerate(tokens):
-            if _NUMBER_RE.fullmatch(token) is None:
-                where = (
-                    f"value {col + 1} of the CSV data"
-                    if flat
-                    else (f"row {row + 1}, value {col + 1} of the CSV data")
-                )
-                what = "empty" if not token else f"{_describe(token)}, not a number"
-                if token.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-                    what = f"{token!r}: NaN and infinity are not allowed"
-                raise AmberUserError(f"{where} is {what}")
-    for col, token in enumerate(tokens):
-        if ("e" in token or "E" in token or len(token) > 300) and not math.isfinite(float(token)):
-            raise AmberUserError(
-                f"value {col + 1} of row {row + 1} of the CSV data ({token}) overflows to infinity"
-            )
-    return tokens
+    bad = wire.line_problem(line)
+    if bad is not None:
+        col, problem = bad
+        where = f"value {col + 1}" if flat else f"row {row + 1}, value {col + 1}"
+        raise AmberUserError(f"{where} of the CSV data {problem}")
+    return [t.strip() for t in line.split(",")]
 
 
 def _csv_table(text: str) -> Table:
@@ -220,8 +200,7 @@ def _array_table(value: Any) -> Table:
         if not finite.all():
             bad = int(np.flatnonzero(~finite.ravel())[0])
             raise AmberUserError(
-                f"{_where(bad, width, flat)} is {float(arr2.ravel()[bad])!r}: "
-                "NaN and infinity are not allowed"
+                f"{_where(bad, width, flat)} {wire.not_finite(float(arr2.ravel()[bad]))}"
             )
         if arr.dtype.itemsize <= 4:
             # 9 significant digits round-trip any float32 exactly
@@ -256,9 +235,7 @@ def _list_table(items: Sequence[Any]) -> Table:
         if all(type(v) is float for v in values):
             if not all(map(math.isfinite, values)):
                 bad = next(i for i, v in enumerate(values) if not math.isfinite(v))
-                raise AmberUserError(
-                    f"data[{bad}] is {values[bad]!r}: NaN and infinity are not allowed"
-                )
+                raise AmberUserError(f"data[{bad}] {wire.not_finite(values[bad])}")
             texts = list(map(float.__repr__, values))
         else:
             texts = []
@@ -310,7 +287,7 @@ def to_table(data: Any) -> Table:
     if isinstance(data, Iterable):
         return _list_table(list(data))
     if isinstance(data, bool) or data is None:
-        raise AmberUserError(f"data is {data!r}, not a number")
+        raise AmberUserError(f"data is not a number: {data!r}")
     raise AmberUserError(f"data of type {type(data).__name__} is not supported")
 
 
@@ -412,7 +389,7 @@ def format_clusters(clusters: Any) -> str:
         tokens = [t.strip() for t in text.split(",")] if text.strip() else []
         for t in tokens:
             if _INT_RE.fullmatch(t) is None:
-                raise AmberUserError(f"clusters: {_describe(t)} is not a cluster id (an integer)")
+                raise AmberUserError(f"clusters: {wire.show(t)} is not a cluster id (an integer)")
         ids = [int(t) for t in tokens]
     else:
         if _is_ndarray(clusters):
@@ -422,7 +399,7 @@ def format_clusters(clusters: Any) -> str:
         for i, c in enumerate(items):
             if isinstance(c, bool) or not isinstance(c, numbers.Integral):
                 raise AmberUserError(
-                    f"clusters[{i}] is {_describe(c)}, not a cluster id (an integer)"
+                    f"clusters[{i}] is {wire.show(c)}, not a cluster id (an integer)"
                 )
             ids.append(int(c))
     if not ids:

@@ -13,41 +13,29 @@ See ``docs/facade.md`` for the full table.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import stat
-import sys
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from boonamber import profiles
 from boonamber.facade.errors import AmberUserError
+from boonamber.profiles import DEFAULT_LICENSE_FILE, DEFAULT_PROFILE
 
 __all__ = ["DEFAULT_LICENSE_FILE", "DEFAULT_PROFILE", "Settings", "resolve_settings"]
 
-DEFAULT_LICENSE_FILE = "~/.Amber.license"
-DEFAULT_PROFILE = "default"
-
 Cert = str | tuple[str, str]
 
-# setting -> (environment variables, license-file keys), each in order of preference
-_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "server": (("AMBER_SERVER",), ("server",)),
-    "oauth_server": (("AMBER_OAUTH_SERVER",), ("oauth-server", "oauth_server")),
-    "license_key": (
-        ("AMBER_LICENSE_KEY", "AMBER_USERNAME"),
-        ("license-key", "license_key", "license", "username"),
-    ),
-    "secret_key": (
-        ("AMBER_SECRET_KEY", "AMBER_PASSWORD"),
-        ("secret-key", "secret_key", "secret", "password"),
-    ),
-    "verify": (("AMBER_SSL_VERIFY",), ("ssl-verify", "ssl_verify", "verify")),
-    "cert": (("AMBER_SSL_CERT",), ("ssl-cert", "ssl_cert", "cert")),
-    "proxy": (("AMBER_PROXY",), ("proxy",)),
+# setting -> environment variables, in order of preference (license-file keys: profiles.KEYS)
+_ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "server": ("AMBER_SERVER",),
+    "oauth_server": ("AMBER_OAUTH_SERVER",),
+    "license_key": ("AMBER_LICENSE_KEY", "AMBER_USERNAME"),
+    "secret_key": ("AMBER_SECRET_KEY", "AMBER_PASSWORD"),
+    "verify": ("AMBER_SSL_VERIFY",),
+    "cert": ("AMBER_SSL_CERT",),
+    "proxy": ("AMBER_PROXY",),
 }
 _REQUIRED = ("server", "license_key", "secret_key")
 _ARGUMENT_NAMES = {
@@ -88,52 +76,12 @@ class Settings:
         return (self.license_key, self.secret_key)
 
 
-def _expand(path: str | os.PathLike[str], env: Mapping[str, str]) -> Path:
-    text = os.fspath(path)
-    if text == "~" or text.startswith(("~/", "~" + os.sep)):
-        home = env.get("HOME") or (env.get("USERPROFILE") if sys.platform == "win32" else None)
-        if home:
-            return Path(home) / text[2:]
-    return Path(text).expanduser()
-
-
 def _env_value(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
     for name in names:
         value = env.get(name)
         if value:
             return value, f"environment variable {name}"
     return None
-
-
-def _load_profiles(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise AmberUserError(f"cannot read license file {path}: {e.strerror or e}") from e
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise AmberUserError(
-            f"license file {path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
-        ) from None
-    if not isinstance(data, dict):
-        raise AmberUserError(f"license file {path} must hold a JSON object of named profiles")
-    return data
-
-
-def _warn_if_exposed(path: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.warn(
-            f"license file {path} is readable by other users; restrict it with 'chmod 600 {path}'",
-            UserWarning,
-            stacklevel=4,
-        )
 
 
 def _parse_verify(value: Any, origin: str) -> bool | str:
@@ -246,7 +194,7 @@ def resolve_settings(
         put("cert", (cert, "argument cert"))
 
     # 2. environment
-    for name, (env_names, _keys) in _SOURCES.items():
+    for name, env_names in _ENVIRONMENT.items():
         put(name, _env_value(env, env_names))
 
     # 3. license-file profile (skipped when the arguments already name server and keys)
@@ -258,19 +206,22 @@ def resolve_settings(
         profile_name = profile_env[0] if profile_env else DEFAULT_PROFILE
     if license_file is None:
         license_file = env.get("AMBER_LICENSE_FILE") or DEFAULT_LICENSE_FILE
-    path = _expand(license_file, env)
+    path = profiles.expand_path(license_file, env)
 
     all_explicit = all(sources.get(n, "").startswith("argument") for n in _REQUIRED)
     file_note = ""
     if not all_explicit:
         if path.is_file():
-            profiles = _load_profiles(path)
-            _warn_if_exposed(path)
-            profile = profiles.get(profile_name)
+            try:
+                known_profiles = profiles.load(path)
+            except profiles.LicenseFileError as e:
+                raise AmberUserError(str(e)) from None
+            profiles.warn_if_exposed(path, stacklevel=3)
+            profile = known_profiles.get(profile_name)
             missing = [n for n in _REQUIRED if n not in values]
             if profile is None:
                 if profile_named or missing:
-                    known = ", ".join(sorted(map(repr, profiles))) or "none"
+                    known = ", ".join(sorted(map(repr, known_profiles))) or "none"
                     raise AmberUserError(
                         f"profile {profile_name!r} not found in license file {path} "
                         f"(profiles: {known})"
@@ -280,22 +231,21 @@ def resolve_settings(
                     f"profile {profile_name!r} in license file {path} must be a JSON object"
                 )
             else:
-                for name, (_env_names, keys) in _SOURCES.items():
-                    for key in keys:
-                        if key in profile and profile[key] not in (None, ""):
-                            value = profile[key]
-                            origin = f"key {key!r} of profile {profile_name!r} in {path}"
-                            if name not in ("verify", "cert") and not isinstance(value, str):
-                                raise AmberUserError(f"{origin} must be a string")
-                            put(name, (value, origin))
-                            break
+                for name in _ENVIRONMENT:
+                    found = profiles.find(profile, name)
+                    if found is not None:
+                        key, value = found
+                        origin = f"key {key!r} of profile {profile_name!r} in {path}"
+                        if name not in ("verify", "cert") and not isinstance(value, str):
+                            raise AmberUserError(f"{origin} must be a string")
+                        put(name, (value, origin))
         else:
             file_note = " (file not found)"
 
     # 4. defaults and checks
     for name in _REQUIRED:
         if name not in values:
-            env_names, keys = _SOURCES[name]
+            env_names, keys = _ENVIRONMENT[name], profiles.KEYS[name]
             raise AmberUserError(
                 f"no {name.replace('_', ' ')} configured: pass {_ARGUMENT_NAMES[name]}, "
                 f"set {' or '.join(env_names)}, or add {' / '.join(map(repr, keys[:2]))} to "
@@ -306,7 +256,7 @@ def resolve_settings(
     if "cert" in values:
         values["cert"] = _parse_cert(values["cert"], sources["cert"])
     if isinstance(values.get("verify"), str):
-        bundle = _expand(values["verify"], env)
+        bundle = profiles.expand_path(values["verify"], env)
         if not bundle.exists():
             raise AmberUserError(f"CA bundle {bundle} ({sources['verify']}) does not exist")
         values["verify"] = str(bundle)

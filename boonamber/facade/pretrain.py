@@ -1,4 +1,8 @@
-"""Chunked pretrain: split float32 data into chunks, upload them, wait for the result."""
+"""Chunked pretrain: split float32 data into chunks, upload them, wait for the result.
+
+:func:`pretrain` is what ``AmberClient.post_pretrain`` runs; the client only supplies how to
+send one chunk and how to read the pretrain status.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,21 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boonamber.facade.convert import Float32Data, b64_chunk
+from boonamber.facade.convert import Float32Data, b64_chunk, to_float32
 from boonamber.facade.errors import AmberCloudError, AmberPretrainTimeoutError, AmberUserError
+from boonamber.facade.results import AmberResult
+
+if TYPE_CHECKING:
+    from boonamber.v2.models import GetPretrainResponse, PostPretrainResponse
 
 __all__ = [
     "DEFAULT_CHUNK_VALUES",
     "DEFAULT_PRETRAIN_TIMEOUT",
     "DEFAULT_WORKERS",
     "Progress",
+    "pretrain",
     "upload",
     "wait_until_pretrained",
 ]
@@ -163,3 +172,36 @@ def wait_until_pretrained(
             )
         sleep(min(delay, remaining))
         delay = min(delay * 1.5, 2.0)
+
+
+def pretrain(
+    send: Sender,
+    get_status: Callable[[], AmberResult[GetPretrainResponse]],
+    data: Any,
+    *,
+    chunk_size: int | None,
+    block: bool,
+    timeout: float,
+    progress: Progress | None,
+    workers: int,
+) -> AmberResult[GetPretrainResponse] | AmberResult[PostPretrainResponse]:
+    """Validate the options and ``data``, upload it, and (``block``) wait until Pretrained.
+
+    Returns the pretrain status when blocking, else the answer to the upload.
+    """
+    chunk_values = check_chunk_size(chunk_size)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
+    if block and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    packed = to_float32(data)
+    last = upload(send, packed, chunk_values, workers=workers, progress=progress)
+    if not block:
+        answer: AmberResult[PostPretrainResponse] = AmberResult(last.data)
+        return answer
+    if last.data.status == "Pretrained":
+        return get_status()
+    status: AmberResult[GetPretrainResponse] = wait_until_pretrained(get_status, float(timeout))
+    return status

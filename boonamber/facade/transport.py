@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 
+from boonamber._version import __version__
 from boonamber.facade.credentials import Settings
 from boonamber.facade.errors import (
     AmberAuthenticationError,
@@ -76,8 +77,6 @@ class TracingApiClient(ApiClient):
 
     def __init__(self, configuration: Configuration) -> None:
         super().__init__(configuration)
-        from boonamber import __version__
-
         self.user_agent = f"boonamber/{__version__} (python; facade)"
         self._trace = threading.local()
 

@@ -74,15 +74,15 @@ def default_license_path(db: str) -> str:
 
 def _credentials(service: object, args: argparse.Namespace) -> tuple[str, str | None, bool]:
     """The account to announce: ``(license_key, secret_key or None, created)``."""
-    from boonamber.local.license import read_profile
+    from boonamber import profiles
     from boonamber.local.service import Service
 
     assert isinstance(service, Service)
     if args.write_license:
-        existing = read_profile(args.write_license, args.profile)
+        existing = profiles.read_profile(args.write_license, args.profile)
         if existing:
-            lk = existing.get("license-key") or existing.get("license")
-            sk = existing.get("secret-key") or existing.get("secret")
+            lk = (profiles.find(existing, "license_key") or (None, None))[1]
+            sk = (profiles.find(existing, "secret_key") or (None, None))[1]
             if (
                 isinstance(lk, str)
                 and isinstance(sk, str)
@@ -123,9 +123,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from boonamber.local.app import create_app
     from boonamber.local.embedded import bind_socket, server_url
-    from boonamber.local.license import write_profile
     from boonamber.local.service import Service
     from boonamber.local.storage import Store
+    from boonamber.profiles import write_profile
 
     server_class = _server_class()
 

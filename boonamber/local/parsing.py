@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 
 import numpy as np
 import numpy.typing as npt
 
+from boonamber import wire
 from boonamber.local.errors import BadRequest
 
 FloatArray = npt.NDArray[np.float64]
@@ -26,46 +28,28 @@ def _show(token: str, limit: int = 40) -> str:
     return repr(token if len(token) <= limit else token[:limit] + "...")
 
 
-def _first_bad(tokens: list[str], what: str, offset: int = 0) -> BadRequest:
-    """Find the first token that is not a finite number and describe it."""
-    for i, tok in enumerate(tokens):
-        if "_" in tok:
-            return BadRequest(
-                f"{what} value at position {offset + i} is not a number: {_show(tok)}"
-            )
-        try:
-            value = float(tok)
-        except ValueError:
-            if not tok.strip():
-                return BadRequest(f"{what} value at position {offset + i} is empty")
-            return BadRequest(
-                f"{what} value at position {offset + i} is not a number: {_show(tok)}"
-            )
-        if value != value or value in (float("inf"), float("-inf")):
-            return BadRequest(
-                f"{what} value at position {offset + i} is not a finite number: {_show(tok)}"
-            )
-    return BadRequest(f"{what} could not be parsed")  # pragma: no cover - defensive
-
-
 def parse_csv(text: str, what: str = "data") -> FloatArray:
-    """Parse comma-separated numbers (any token Python's ``float`` reads, surrounding spaces
-    allowed); reject empty input, non-numbers and ``nan``/``inf`` naming the 0-based position."""
+    """Parse comma-separated numbers (the rule of :func:`boonamber.wire.number_problem`);
+    reject empty input, non-numbers and ``nan``/``inf`` naming the 0-based position."""
     if not text.strip():
         raise BadRequest(f"{what} is empty: send comma-separated numbers")
     tokens = text.split(",")
-    if "_" in text:
-        raise _first_bad(tokens, what)
-    try:
-        values = np.array(tokens, dtype=np.float64)
-    except ValueError:
-        raise _first_bad(tokens, what) from None
+    values = None
+    # On ASCII text without "_", numpy's parser accepts exactly the wire's numbers plus
+    # nan/inf/overflow, which the finiteness check below rejects: the fast path.
+    if text.isascii() and "_" not in text:
+        with contextlib.suppress(ValueError):
+            values = np.array(tokens, dtype=np.float64)
+    if values is None:
+        bad = wire.first_number_problem(tokens)
+        if bad is not None:
+            raise BadRequest(f"{what} value at position {bad[0]} {bad[1]}")
+        values = np.array([float(t) for t in tokens], dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
         pos = int(np.argmin(finite))
-        raise BadRequest(
-            f"{what} value at position {pos} is not a finite number: {_show(tokens[pos])}"
-        )
+        problem = wire.number_problem(tokens[pos]) or wire.not_finite(tokens[pos])
+        raise BadRequest(f"{what} value at position {pos} {problem}")
     return values
 
 
@@ -85,7 +69,7 @@ def parse_packed_float32(text: str, what: str = "data") -> FloatArray:
     finite = np.isfinite(values)
     if not finite.all():
         pos = int(np.argmin(finite))
-        raise BadRequest(f"{what} value at position {pos} is not a finite number")
+        raise BadRequest(f"{what} value at position {pos} {wire.not_finite(float(values[pos]))}")
     return values
 
 

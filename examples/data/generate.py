@@ -7,8 +7,8 @@ Writes, next to this script (or into ``--out``):
 - ``fusion.csv`` + ``fusion.truth.json``: four features of one machine (current,
   vibration, bearing temperature, speed), 10,000 rows, four single-feature faults.
 
-The data comes from ``boonamber.demo_data`` (numpy ``default_rng`` seeded with
-``--seed``, default ``boonamber.demo_data.DEFAULT_SEED``); the same seed always gives the
+The data comes from ``boonamber.cli.demo_data`` (numpy ``default_rng`` seeded with
+``--seed``, default ``boonamber.cli.demo_data.DEFAULT_SEED``); the same seed always gives the
 same files. ``--check`` regenerates in memory and fails if the files differ, which is how
 the tests make sure the committed files match the generator.
 
@@ -25,7 +25,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from boonamber.demo_data import DEFAULT_SEED, GENERATORS, write_dataset
+from boonamber.cli.demo_data import DEFAULT_SEED, GENERATORS, write_dataset
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from helpers import write_license_file
 
 from boonamber.cli import main
-from boonamber.demo_data import Fault, GroundTruth, load_truth, motor_current
+from boonamber.cli.demo_data import Fault, GroundTruth, load_truth, motor_current
 
 if TYPE_CHECKING:
     from boonamber.local.embedded import EmbeddedServer
@@ -48,13 +49,8 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def write_license(path: Path, url: str, license_key: str, secret_key: str) -> Path:
-    path.write_text(
-        json.dumps(
-            {"default": {"server": url, "license-key": license_key, "secret-key": secret_key}}
-        )
-    )
-    path.chmod(0o600)
-    return path
+    profile = {"server": url, "license-key": license_key, "secret-key": secret_key}
+    return write_license_file(path, {"default": profile})
 
 
 @pytest.fixture

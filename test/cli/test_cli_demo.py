@@ -95,7 +95,7 @@ def test_demo_without_matplotlib_still_reports(
 def test_demo_regenerates_data_outside_a_checkout(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boonamber.demo_data as dd
+    import boonamber.cli.demo_data as dd
 
     monkeypatch.setattr(dd, "bundled_data_dir", lambda: None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

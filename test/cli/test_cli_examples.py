@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from helpers import ROOT
 
 if TYPE_CHECKING:
     from boonamber.local.embedded import EmbeddedServer
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = ROOT / "examples"
 
 #: example -> (extra arguments for the test, text the output must contain)
 CASES: dict[str, tuple[list[str], list[str]]] = {

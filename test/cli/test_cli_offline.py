@@ -8,9 +8,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from boonamber.cli import build_parser, main
 from boonamber.cli.csvdata import CsvError, read_table
+from boonamber.cli.demo_data import (
+    DEFAULT_SEED,
+    GroundTruth,
+    ensure_data,
+    fusion,
+    load_truth,
+    motor_current,
+    write_dataset,
+)
 from boonamber.cli.report import (
     StreamRecord,
     find_events,
@@ -20,17 +30,7 @@ from boonamber.cli.report import (
     strongest,
     summary_dict,
 )
-from boonamber.demo_data import (
-    DEFAULT_SEED,
-    GroundTruth,
-    ensure_data,
-    fusion,
-    load_truth,
-    motor_current,
-    write_dataset,
-)
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
 
 
@@ -97,7 +97,7 @@ def test_generate_script_writes_files(tmp_path: Path) -> None:
 def test_ensure_data_regenerates_into_cache_when_no_checkout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boonamber.demo_data as dd
+    import boonamber.cli.demo_data as dd
 
     monkeypatch.setattr(dd, "bundled_data_dir", lambda: None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -149,8 +149,10 @@ def test_read_table_without_header(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("a,b\n1,2\n3\n", "line 3: 1 values, expected 2"),
-        ("a,b\n1,x\n", "'x' in column 'b' is not a number"),
-        ("a\nnan\n", "line 2"),
+        ("a,b\n1,x\n", "line 2, column 'b' is not a number: 'x'"),
+        ("a\nnan\n", "line 2, column 'a' is not a finite number: 'nan'"),
+        ("a\n1e999\n", "line 2, column 'a' is not a finite number: '1e999'"),
+        ("1,nan\n", "line 1, column 'feature-1' is not a finite number"),
         ("a,b\n", "no data rows"),
         ("", "no data rows"),
     ],
@@ -201,7 +203,7 @@ def test_stream_record_pads_empty_buffering_analytics() -> None:
 
 
 def test_events_score_and_report() -> None:
-    from boonamber.demo_data import Fault
+    from boonamber.cli.demo_data import Fault
 
     ad = [0] * 100
     for i in [*range(20, 25), *range(28, 30), *range(70, 72)]:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import write_license_file
 
 from boonamber import AmberClient, AmberUserError
 from boonamber.facade.credentials import resolve_settings
+from boonamber.profiles import LicenseFileError, read_profile, write_profile
 
 FIELDS = ["server", "oauth_server", "license_key", "secret_key", "verify", "cert", "proxy"]
 
@@ -51,8 +53,10 @@ BASE_PROFILE = {"server": "http://base/v2", "license-key": "base-key", "secret-k
 
 
 def _write(home: Path, data: Any, name: str = ".Amber.license", mode: int = 0o600) -> Path:
+    if not isinstance(data, str):
+        return write_license_file(home / name, data, mode)
     path = home / name
-    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    path.write_text(data)
     path.chmod(mode)
     return path
 
@@ -221,6 +225,35 @@ def test_errors_name_the_file_profile_and_key(
     assert str(path) in message
     for word in words:
         assert word in message, message
+
+
+def test_a_profile_written_by_the_server_is_read_by_the_client(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        {
+            "default": {
+                **BASE_PROFILE,
+                "oauth_server": "http://elsewhere/v2",
+                "proxy": "http://p:1",
+            },
+            "other": {"license": "x"},
+        },
+    )
+    write_profile(path, "default", "new-key", "new-secret", "http://127.0.0.1:5007/v2")
+    assert path.stat().st_mode & 0o777 == 0o600
+    data = json.loads(path.read_text())
+    assert data["other"] == {"license": "x"}
+    assert data["default"]["license"] == "new-key" and data["default"]["secret"] == "new-secret"
+    settings = resolve_settings(env={"HOME": str(tmp_path)})
+    # the stale OAuth server (any alias) is dropped, the profile's other keys are kept
+    assert settings.oauth_server == settings.server == "http://127.0.0.1:5007/v2"
+    assert (settings.license_key, settings.secret_key) == ("new-key", "new-secret")
+    assert settings.proxy == "http://p:1"
+    path.write_text("[1, 2]")
+    with pytest.raises(LicenseFileError, match="JSON object"):
+        write_profile(path, "default", "k", "s", "http://127.0.0.1:5007/v2")
+    assert path.read_text() == "[1, 2]"
+    assert read_profile(path, "default") is None
 
 
 def test_warns_when_the_license_file_is_readable_by_others(tmp_path: Path) -> None:

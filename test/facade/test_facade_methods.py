@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import VERSION_KEYS
 
 from boonamber import AmberClient, AmberCloudError, AmberUserError
 from boonamber.facade import AmberResult
@@ -22,7 +23,7 @@ def test_get_version_is_a_typed_model_and_a_wire_mapping(client: AmberClient) ->
     assert isinstance(version, AmberResult)
     assert isinstance(version.model, v2.GetVersionResponse)
     printed = json.loads(json.dumps(version, indent=4))
-    assert {"api-version", "release", "expert-api", "nano-secure"} <= set(printed)
+    assert set(printed) == VERSION_KEYS
     assert version["api-version"] == version.api_version == version.model.api_version
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import imported_modules
 
 import boonamber
 from boonamber.facade import (
@@ -80,19 +81,9 @@ def test_error_hierarchy() -> None:
     )
 
 
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
 def test_facade_builds_on_the_generated_client_only() -> None:
     for path in FACADE.glob("*.py"):
-        for module in _imports(path):
+        for module in imported_modules(path):
             assert not module.startswith("boonamber.cli"), f"{path.name} imports {module}"
             if module.startswith("boonamber.local"):  # only AmberClient.local(), lazily
                 assert path.name == "client.py"

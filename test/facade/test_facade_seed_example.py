@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers import write_license_file
+
 SEED_EXAMPLE = """\
 import json, sys
 from boonamber import AmberClient, AmberCloudError, AmberUserError
@@ -41,9 +43,7 @@ def _run(
 
 
 def _license(home: Path, profile: dict[str, str]) -> None:
-    path = home / ".Amber.license"
-    path.write_text(json.dumps({"default": profile}))
-    path.chmod(0o600)
+    write_license_file(home / ".Amber.license", {"default": profile})
 
 
 def test_seed_example_prints_the_version_with_wire_keys(amber_server: Any, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import urllib3
 
 from boonamber.local.cli import add_serve_arguments, default_license_path
-from boonamber.local.license import read_profile, write_profile
+from boonamber.profiles import read_profile, write_profile
 
 
 def test_serve_arguments_defaults() -> None:

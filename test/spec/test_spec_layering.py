@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
-from pathlib import Path
+import tomllib
 
-PACKAGE = Path(__file__).resolve().parents[2] / "boonamber"
+import yaml
+from helpers import ROOT, imported_modules
 
-
-def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
+PACKAGE = ROOT / "boonamber"
 
 
 def test_generated_code_imports_nothing_handwritten() -> None:
     files = list((PACKAGE / "v2").rglob("*.py"))
     assert len(files) > 40
     for path in files:
-        for module in _imported_modules(path):
+        for module in imported_modules(path):
             assert not module.startswith(
                 ("boonamber.facade", "boonamber.local", "boonamber.cli")
             ), f"{path} imports {module}"
@@ -50,3 +44,47 @@ def test_top_level_exports_are_curated() -> None:
         "AmberUserError",
         "__version__",
     }
+
+
+HANDWRITTEN = ("facade", "local", "cli")
+SHARED = ("wire.py", "profiles.py", "_version.py")
+
+
+def test_nothing_imports_back_up_to_the_package_root() -> None:
+    # ``from boonamber import x`` is fine for a submodule x, never for a package attribute
+    submodules = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir()}
+    files = [p for part in HANDWRITTEN for p in (PACKAGE / part).rglob("*.py")]
+    files += [PACKAGE / name for name in SHARED]
+    for path in files:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "boonamber":
+                for alias in node.names:
+                    assert alias.name in submodules, f"{path} imports boonamber.{alias.name}"
+            if isinstance(node, ast.Import):
+                assert all(a.name != "boonamber" for a in node.names), f"{path} imports boonamber"
+
+
+def test_shared_modules_use_the_standard_library_only() -> None:
+    for name in SHARED:
+        for module in imported_modules(PACKAGE / name):
+            top = module.split(".")[0]
+            assert top in sys.stdlib_module_names or top == "__future__", f"{name}: {module}"
+
+
+def test_the_version_lives_in_one_place() -> None:
+    import boonamber
+    import boonamber.v2
+    from boonamber._version import __version__
+
+    assert boonamber.__version__ == __version__
+    assert importlib.metadata.version("boonamber") == __version__
+    # the generated client carries the release (scripts/regen.sh strips .devN and the like)
+    release = re.match(r"[0-9]+(?:\.[0-9]+)*", __version__)
+    assert release is not None and boonamber.v2.__version__ == release.group(0)
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "boonamber._version.__version__"}
+    config = yaml.safe_load((PACKAGE.parent / "openapi/generator/config.yaml").read_text())
+    assert "packageVersion" not in config

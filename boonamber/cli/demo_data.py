@@ -323,7 +323,7 @@ def load_truth(path: str | os.PathLike[str]) -> GroundTruth:
 
 def bundled_data_dir() -> Path | None:
     """``examples/data`` of the source checkout this package runs from, if there is one."""
-    candidate = Path(__file__).resolve().parent.parent / "examples" / "data"
+    candidate = Path(__file__).resolve().parents[2] / "examples" / "data"
     return candidate if candidate.is_dir() else None
 
 
