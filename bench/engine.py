@@ -17,7 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from boonamber.local.engine import AmberModel, EngineConfig
+from boonamber.local.engine import AmberModel
+from boonamber.local.wire import parse_config
 
 
 def signal(n: int, features: int, noise: float, seed: int) -> np.ndarray:
@@ -44,7 +45,7 @@ def model(features: int, window: int, pv: float, learning: bool) -> AmberModel:
             "learningRateDenominator": 10**12 if learning else 1000,
         },
     }
-    return AmberModel(EngineConfig.from_wire(body))
+    return AmberModel(parse_config(body))
 
 
 def timed(m: AmberModel, data: np.ndarray, repeat: int = 5) -> float:
@@ -70,14 +71,14 @@ def case_single_calls(n: int) -> tuple[float, int]:
     t0 = time.perf_counter()
     for v in values:
         m.process(v)
-    return n / (time.perf_counter() - t0), m.status()["clusterCount"]
+    return n / (time.perf_counter() - t0), m.status().cluster_count
 
 
 def case_learning(features: int, window: int, pv: float, noise: float, n: int) -> tuple[float, int]:
     m = model(features, window, pv, learning=True)
     x = signal(40_000 + n, features, noise, seed=1)
     m.process_array(x[:40_000].ravel())  # warm-up: create the clusters
-    return timed(m, x[40_000:]), m.status()["clusterCount"]
+    return timed(m, x[40_000:]), m.status().cluster_count
 
 
 def case_monitoring(
@@ -86,8 +87,8 @@ def case_monitoring(
     m = model(features, window, pv, learning=False)
     x = signal(40_000 + n, features, noise, seed=2)
     m.process_array(x[:40_000].ravel())
-    assert m.status()["state"] == "Monitoring", m.status()
-    return timed(m, x[40_000:]), m.status()["clusterCount"]
+    assert m.status().state == "Monitoring", m.status()
+    return timed(m, x[40_000:]), m.status().cluster_count
 
 
 def case_autotune(window: int) -> tuple[float, int]:
@@ -96,11 +97,11 @@ def case_autotune(window: int) -> tuple[float, int]:
     x = signal(10_000, 1, 0.02, seed=3).ravel()
     best = 0.0
     for _ in range(2):
-        m = AmberModel(EngineConfig.from_wire(body))
+        m = AmberModel(parse_config(body))
         t0 = time.perf_counter()
         m.process_array(x)
         best = max(best, (10_000 - window + 1) / (time.perf_counter() - t0))
-    return best, m.status()["clusterCount"]
+    return best, m.status().cluster_count
 
 
 CASES: dict[str, Callable[[], tuple[float, int]]] = {

@@ -1,7 +1,8 @@
 """The Starlette application: every operation of ``openapi/amber-v2.yaml`` under ``/v2``.
 
 Request bodies are parsed with orjson and validated with the generated pydantic models of
-``boonamber.v2``; responses are built through the same models, so one spec drives both ends.
+``boonamber.v2``; answers (built by :mod:`boonamber.local.wire`) are serialised once, straight
+from the engine's arrays, and checked against the same spec by the contract tests.
 Every error is answered as ``{code, message}``; unexpected ones are logged here and answered
 500 without details.
 """
@@ -29,33 +30,16 @@ from boonamber.local.engine import EngineError
 from boonamber.local.errors import ApiError, BadRequest, TooLarge
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
 from boonamber.local.service import Service
-from boonamber.v2.models.delete_model_response import DeleteModelResponse
-from boonamber.v2.models.error import Error
-from boonamber.v2.models.get_models_response import GetModelsResponse
-from boonamber.v2.models.get_nano_status_response import GetNanoStatusResponse
-from boonamber.v2.models.get_pretrain_response import GetPretrainResponse
-from boonamber.v2.models.get_root_cause_response import GetRootCauseResponse
-from boonamber.v2.models.get_status_response import GetStatusResponse
-from boonamber.v2.models.get_summary_response import GetSummaryResponse
-from boonamber.v2.models.get_usage_response import GetUsageResponse
-from boonamber.v2.models.get_version_response import GetVersionResponse
+from boonamber.local.wire import dumps, token_answer
 from boonamber.v2.models.post_config_request import PostConfigRequest
-from boonamber.v2.models.post_config_response import PostConfigResponse
 from boonamber.v2.models.post_data_request import PostDataRequest
-from boonamber.v2.models.post_data_response import PostDataResponse
 from boonamber.v2.models.post_learning_request import PostLearningRequest
-from boonamber.v2.models.post_learning_response import PostLearningResponse
 from boonamber.v2.models.post_model_copy_request import PostModelCopyRequest
 from boonamber.v2.models.post_model_request import PostModelRequest
-from boonamber.v2.models.post_model_response import PostModelResponse
 from boonamber.v2.models.post_oauth2_access_request import PostOauth2AccessRequest
-from boonamber.v2.models.post_oauth2_access_response import PostOauth2AccessResponse
 from boonamber.v2.models.post_oauth2_refresh_request import PostOauth2RefreshRequest
-from boonamber.v2.models.post_oauth2_refresh_response import PostOauth2RefreshResponse
 from boonamber.v2.models.post_pretrain_request import PostPretrainRequest
-from boonamber.v2.models.post_pretrain_response import PostPretrainResponse
 from boonamber.v2.models.put_data_request import PutDataRequest
-from boonamber.v2.models.put_data_response import PutDataResponse
 from boonamber.v2.models.put_model_request import PutModelRequest
 
 log = logging.getLogger("boonamber.local")
@@ -85,10 +69,9 @@ class Call:
 
 @dataclass
 class Reply:
-    """What a handler returns; ``model`` is the generated response class for JSON bodies."""
+    """What a handler returns: a JSON-able body (numpy arrays allowed) or bytes."""
 
     body: Any
-    model: type[Any] | None = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
@@ -157,11 +140,7 @@ def _parse_body(
 
 
 def _render(reply: Reply) -> Response:
-    if reply.model is None:
-        content = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
-    else:
-        built = reply.model.from_dict(reply.body)
-        content = orjson.dumps(built.to_dict())
+    content = reply.body if isinstance(reply.body, bytes) else dumps(reply.body)
     response = Response(content, status_code=reply.status, media_type=reply.media_type)
     # Starlette lowercases header names; keep the spec's spelling (e.g. ``txnId``) for clients
     # that look headers up case-sensitively.
@@ -252,105 +231,87 @@ class AmberApp:
     # ------------------------------------------------------------------ handlers
 
     def _version(self, call: Call) -> Reply:
-        return Reply(self.service.get_version(), GetVersionResponse)
+        return Reply(self.service.get_version())
 
     def _access(self, call: Call) -> Reply:
         req: PostOauth2AccessRequest = call.body
         tokens = self.service.auth.login(req.license_key, req.secret_key)
-        return Reply(
-            {
-                "idToken": tokens.id_token,
-                "tokenType": "Bearer",
-                "expiresIn": str(tokens.expires_in),
-                "refreshToken": tokens.refresh_token,
-            },
-            PostOauth2AccessResponse,
-        )
+        return Reply(token_answer(tokens.id_token, tokens.expires_in, tokens.refresh_token))
 
     def _refresh(self, call: Call) -> Reply:
         req: PostOauth2RefreshRequest = call.body
         tokens = self.service.auth.refresh(req.refresh_token)
-        return Reply(
-            {
-                "idToken": tokens.id_token,
-                "tokenType": "Bearer",
-                "expiresIn": str(tokens.expires_in),
-                "refreshToken": tokens.refresh_token,
-            },
-            PostOauth2RefreshResponse,
-        )
+        return Reply(token_answer(tokens.id_token, tokens.expires_in, tokens.refresh_token))
 
     def _models(self, call: Call) -> Reply:
         verbose = (call.headers.get("verbose") or "").strip().lower() == "true"
-        return Reply(self.service.list_models(call.account, verbose), GetModelsResponse)
+        return Reply(self.service.list_models(call.account, verbose))
 
     def _post_model(self, call: Call) -> Reply:
         req: PostModelRequest = call.body
-        return Reply(self.service.create_model(call.account, req.label), PostModelResponse)
+        return Reply(self.service.create_model(call.account, req.label))
 
     def _get_model(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.get_model(call.account, mid), PostModelResponse)
+        return Reply(self.service.get_model(call.account, mid))
 
     def _put_model(self, call: Call) -> Reply:
         req: PutModelRequest = call.body
         mid = call.path["modelId"]
-        return Reply(self.service.put_model(call.account, mid, req.label), PostModelResponse)
+        return Reply(self.service.put_model(call.account, mid, req.label))
 
     def _delete_model(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.delete_model(call.account, mid), DeleteModelResponse)
+        return Reply(self.service.delete_model(call.account, mid))
 
     def _copy_model(self, call: Call) -> Reply:
         req: PostModelCopyRequest | None = call.body
         label = req.label if req is not None else None
         mid = call.path["modelId"]
-        return Reply(self.service.copy_model(call.account, mid, label), PostModelResponse)
+        return Reply(self.service.copy_model(call.account, mid, label))
 
     def _migrate(self, call: Call) -> Reply:
         mid = call.path["v1ModelId"]
-        return Reply(self.service.migrate_model(call.account, mid), PostModelResponse)
+        return Reply(self.service.migrate_model(call.account, mid))
 
     def _get_config(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.get_config(call.account, mid), PostConfigResponse)
+        return Reply(self.service.get_config(call.account, mid))
 
     def _post_config(self, call: Call) -> Reply:
         req: PostConfigRequest = call.body
         mid = call.path["modelId"]
-        return Reply(self.service.post_config(call.account, mid, req.to_dict()), PostConfigResponse)
+        return Reply(self.service.post_config(call.account, mid, req.to_dict()))
 
     def _post_learning(self, call: Call) -> Reply:
         req: PostLearningRequest = call.body
         mid = call.path["modelId"]
-        return Reply(
-            self.service.post_learning(call.account, mid, req.to_dict()), PostLearningResponse
-        )
+        return Reply(self.service.post_learning(call.account, mid, req.to_dict()))
 
     def _post_data(self, call: Call) -> Reply:
         req: PostDataRequest = call.body
         values = parse_csv(req.data)
         mid = call.path["modelId"]
-        return Reply(self.service.post_data(call.account, mid, values), PostDataResponse)
+        return Reply(self.service.post_data(call.account, mid, values))
 
     def _put_data(self, call: Call) -> Reply:
         req: PutDataRequest = call.body
         vector = [(f.name, float(f.value)) for f in req.vector]
         rule = req.fusion_rule or "default"
         mid = call.path["modelId"]
-        return Reply(self.service.put_data(call.account, mid, vector, rule), PutDataResponse)
+        return Reply(self.service.put_data(call.account, mid, vector, rule))
 
     def _status(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.get_status(call.account, mid), GetStatusResponse)
+        return Reply(self.service.get_status(call.account, mid))
 
     def _nano_status(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.get_nano_status(call.account, mid), GetNanoStatusResponse)
+        return Reply(self.service.get_nano_status(call.account, mid))
 
     def _get_pretrain(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.pretrainer.get(call.account, mid), GetPretrainResponse)
+        return Reply(self.service.pretrainer.get(call.account, mid))
 
     def _post_pretrain(self, call: Call) -> Reply:
         req: PostPretrainRequest = call.body
@@ -363,7 +324,7 @@ class AmberApp:
             req.data,
             req.format or "csv",
         )
-        return Reply(body, PostPretrainResponse, status=status, headers={"txnId": body["txnId"]})
+        return Reply(body, status=status, headers={"txnId": body["txnId"]})
 
     def _root_cause(self, call: Call) -> Reply:
         mid = call.path["modelId"]
@@ -371,22 +332,22 @@ class AmberApp:
         clusters = parse_clusters(c_text) if c_text is not None and c_text.strip() else None
         vectors = parse_vectors(v_text) if v_text is not None and v_text.strip() else None
         result = self.service.get_root_cause(call.account, mid, clusters, vectors)
-        return Reply(result, GetRootCauseResponse)
+        return Reply(result)
 
     def _usage(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.get_usage(call.account, mid), GetUsageResponse)
+        return Reply(self.service.get_usage(call.account, mid))
 
     def _outage(self, call: Call) -> Reply:
         mid = call.path["modelId"]
-        return Reply(self.service.post_outage(call.account, mid), Error)
+        return Reply(self.service.post_outage(call.account, mid))
 
     def _summary(self, call: Call) -> Reply:
         flag = call.query.get("trainingSamples")
         if flag is not None and flag not in ("true", "false"):
             raise BadRequest(f"trainingSamples must be true or false; got {flag[:40]!r}")
         mid = call.path["modelId"]
-        return Reply(self.service.get_summary(call.account, mid), GetSummaryResponse)
+        return Reply(self.service.get_summary(call.account, mid))
 
     def _diagnostic(self, call: Call) -> Reply:
         mid = call.path["modelId"]

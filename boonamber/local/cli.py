@@ -12,19 +12,23 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL
+from boonamber.local.defaults import (
+    DEFAULT_DB,
+    DEFAULT_HOST,
+    DEFAULT_JOURNAL_MAX_OPS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_PORT,
+    DEFAULT_TOKEN_TTL,
+)
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-DEFAULT_DB = "amber-local.db"
-DEFAULT_PORT = 5007
 
 log = logging.getLogger("boonamber.local")
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``serve`` to ``parser``."""
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (loopback)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on (loopback)")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
     )
@@ -36,7 +40,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_TOKEN_TTL,
         metavar="SECONDS",
-        help="lifetime of ID tokens (default 3600)",
+        help=f"lifetime of ID tokens (default {DEFAULT_TOKEN_TTL:g})",
     )
     parser.add_argument(
         "--write-license",
@@ -55,9 +59,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal-max-ops",
         type=int,
-        default=256,
+        default=DEFAULT_JOURNAL_MAX_OPS,
         metavar="N",
-        help="snapshot a model after at most N journaled requests (default 256)",
+        help=f"snapshot a model after at most N journaled requests (default {DEFAULT_JOURNAL_MAX_OPS})",
     )
     parser.add_argument(
         "--log-level",
@@ -119,12 +123,7 @@ def _server_class() -> type[Any]:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the server until SIGINT/SIGTERM; returns the process exit code."""
-    import uvicorn
-
-    from boonamber.local.app import create_app
-    from boonamber.local.embedded import bind_socket, server_url
-    from boonamber.local.service import Service
-    from boonamber.local.storage import Store
+    from boonamber.local.runner import bind_socket, open_service, server_url, uvicorn_config
     from boonamber.profiles import write_profile
 
     server_class = _server_class()
@@ -134,8 +133,8 @@ def run_serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        service = Service(
-            Store(args.db), token_ttl=args.token_ttl, journal_max_ops=args.journal_max_ops
+        service = open_service(
+            args.db, token_ttl=args.token_ttl, journal_max_ops=args.journal_max_ops
         )
     except Exception as exc:
         print(f"error: cannot open database {args.db}: {exc}", file=sys.stderr)
@@ -150,14 +149,11 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     port = sock.getsockname()[1]
     url = server_url(args.host, port)
-    config = uvicorn.Config(
-        create_app(service, args.max_body_bytes),
+    config = uvicorn_config(
+        service,
+        max_body_bytes=args.max_body_bytes,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
-        lifespan="off",
-        loop="asyncio",
-        http="h11",
-        timeout_keep_alive=30,
     )
     server = server_class(config)
 

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from types import TracebackType
 from typing import Any
 
-from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL
+from boonamber.local.defaults import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL
+from boonamber.local.runner import bind_socket, server_url
 
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    family, kind, proto, _, address = infos[0]
-    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on such sockets (else every
-    # response waits ~40 ms for a delayed ACK).
-    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-def server_url(host: str, port: int) -> str:
-    """The API base URL (with ``/v2``) of a server listening on ``host:port``."""
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/v2"
+__all__ = ["EmbeddedServer", "bind_socket", "server_url"]
 
 
 class EmbeddedServer:
@@ -45,7 +23,7 @@ class EmbeddedServer:
     def __init__(
         self,
         db_path: str = ":memory:",
-        host: str = "127.0.0.1",
+        host: str = DEFAULT_HOST,
         port: int = 0,
         token_ttl: float = DEFAULT_TOKEN_TTL,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -76,14 +54,12 @@ class EmbeddedServer:
         accepted."""
         import uvicorn
 
-        from boonamber.local.app import create_app
-        from boonamber.local.service import Service
-        from boonamber.local.storage import Store
+        from boonamber.local.runner import open_service, uvicorn_config
 
         with self._lock:
             if self._thread is not None:
                 return self
-            service = Service(Store(self.db_path), token_ttl=self.token_ttl)
+            service = open_service(self.db_path, token_ttl=self.token_ttl)
             try:
                 service.start()
                 self.license_key, self.secret_key = service.auth.create_account()
@@ -92,16 +68,7 @@ class EmbeddedServer:
                 service.close()
                 raise
             port = sock.getsockname()[1]
-            config = uvicorn.Config(
-                create_app(service, self.max_body_bytes),
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-                loop="asyncio",
-                http="h11",
-                timeout_keep_alive=30,
-            )
-            server = uvicorn.Server(config)
+            server = uvicorn.Server(uvicorn_config(service, max_body_bytes=self.max_body_bytes))
             thread = threading.Thread(
                 target=server.run,
                 kwargs={"sockets": [sock]},

@@ -18,19 +18,19 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import orjson
 
+import boonamber.local.wire as wire
 from boonamber.local.auth import now_iso
-from boonamber.local.engine import AmberModel, EngineConfig, EngineError
+from boonamber.local.defaults import DEFAULT_PRETRAIN_WAIT
+from boonamber.local.engine import AmberModel, EngineError
 from boonamber.local.errors import BadRequest, NotFound
+from boonamber.local.models import LoadedModel, ModelRepository
 from boonamber.local.parsing import FloatArray, parse_chunkspec, parse_data
 from boonamber.local.storage import Tx
-
-if TYPE_CHECKING:
-    from boonamber.local.service import LoadedModel, Service
 
 log = logging.getLogger("boonamber.local")
 
@@ -61,10 +61,12 @@ def _short(text: str, limit: int = 64) -> str:
 
 
 class Pretrainer:
-    """Chunk transactions and background pretraining jobs of a :class:`Service`."""
+    """Chunk transactions and background pretraining jobs of the models of a repository."""
 
-    def __init__(self, service: Service, wait_seconds: float = 1.0) -> None:
-        self.service = service
+    def __init__(
+        self, models: ModelRepository, wait_seconds: float = DEFAULT_PRETRAIN_WAIT
+    ) -> None:
+        self.models = models
         #: How long the request carrying the last chunk waits for the job before answering 202.
         self.wait_seconds = wait_seconds
         self._jobs: dict[str, _Job] = {}
@@ -89,12 +91,12 @@ class Pretrainer:
         values = parse_data(data, fmt)
         payload = values.astype("<f8").tobytes()
         digest = hashlib.sha256(payload).hexdigest()
-        svc = self.service
+        svc = self.models
         txn_id = (txn_header or "").strip()
         spec = f"{index}:{count}"
         job: _Job | None = None
         with svc.model(account_id, model_id) as lm:
-            engine = svc._engine(lm)
+            engine = lm.configured()
             new = not txn_id
             have: dict[int, str] = {}
             if new:
@@ -117,7 +119,7 @@ class Pretrainer:
                         )
                     # The same chunk again (a client retrying after a lost answer): acknowledge
                     # it with the current state and change nothing.
-                    svc._count(model_id, "postPretrain")
+                    svc.count(model_id, "postPretrain")
                     return self._reply(lm.row.pretrain_status, self._message(lm), txn_id, spec)
             if lm.pretraining:
                 raise BadRequest(
@@ -151,7 +153,7 @@ class Pretrainer:
                 status, message = "Pretraining", "Pretraining: 0% done"
             else:
                 status, message = "Chunking", f"Received {len(have) + 1} of {count} chunks"
-            svc._commit(
+            svc.commit(
                 lm,
                 usage="postPretrain",
                 extra=store_chunk,
@@ -170,7 +172,7 @@ class Pretrainer:
     def _reply(status: str, message: str, txn_id: str, spec: str) -> tuple[int, dict[str, Any]]:
         if status == "None":  # the upload's pretraining failed; message says why
             raise BadRequest(message or "pretraining failed")
-        body = {"status": status, "message": message, "txnId": txn_id, "chunkspec": spec}
+        body = wire.pretrain_answer(status, message, txn_id, spec)
         return (200 if status == "Pretrained" else 202), body
 
     def _message(self, lm: LoadedModel) -> str:
@@ -180,10 +182,10 @@ class Pretrainer:
 
     def get(self, account_id: int, model_id: str) -> dict[str, Any]:
         """getPretrain."""
-        svc = self.service
+        svc = self.models
         with svc.model(account_id, model_id) as lm:
-            svc._count(model_id, "getPretrain")
-            return {"status": lm.row.pretrain_status, "message": self._message(lm)}
+            svc.count(model_id, "getPretrain")
+            return wire.pretrain_answer(lm.row.pretrain_status, self._message(lm))
 
     def progress(self, model_id: str) -> int:
         """Percent done of the model's running pretraining (0 if none)."""
@@ -207,7 +209,7 @@ class Pretrainer:
 
     def _run(self, job: _Job) -> None:
         try:
-            engine = AmberModel(EngineConfig.from_wire(orjson.loads(job.config)))
+            engine = AmberModel(wire.parse_config(orjson.loads(job.config)))
             engine.pretrain(job.values, progress=job.on_progress)
         except _Cancelled:
             return
@@ -225,18 +227,18 @@ class Pretrainer:
             job.done.set()
 
     def _finish(self, job: _Job, engine: AmberModel | None, message: str) -> None:
-        svc = self.service
+        svc = self.models
         try:
             with svc.model(None, job.model_id) as lm:
                 if job.cancelled or lm.row.pretrain_status != "Pretraining":
                     return
                 release = functools.partial(Tx.release_chunks, model_id=job.model_id)
                 if engine is None:
-                    svc._commit(lm, extra=release, pretrain_status="None", pretrain_message=message)
+                    svc.commit(lm, extra=release, pretrain_status="None", pretrain_message=message)
                     return
                 lm.engine = engine
                 now = time.time()
-                svc._commit(
+                svc.commit(
                     lm,
                     snapshot=True,
                     extra=release,
@@ -254,7 +256,7 @@ class Pretrainer:
 
     def resume_all(self) -> None:
         """Restart the pretrainings that a stop or crash interrupted."""
-        svc = self.service
+        svc = self.models
         with svc.store.read() as tx:
             rows = tx.models_pretraining()
         for row in rows:
@@ -267,7 +269,7 @@ class Pretrainer:
                 self._start(row.id, txns[-1][0], values, row.config)
                 continue
             with svc.model(None, row.id) as lm:
-                svc._commit(
+                svc.commit(
                     lm,
                     delete_pretrain=True,
                     pretrain_status="None",

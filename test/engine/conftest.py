@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from boonamber.local.engine import AmberModel, EngineConfig
+from boonamber.local.wire import parse_config
 
 ModelFactory = Callable[..., AmberModel]
 
@@ -86,7 +87,7 @@ def config(
         body["percentVariation"] = pv
     if training:
         body["training"] = training
-    return EngineConfig.from_wire(body)
+    return parse_config(body)
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def test_burst_raises_ad_ah_aw_then_settles(make_model: Factory, sines: Sines) -
     m = make_model(1, 10, bufferingSamples=1000, learningMaxSamples=5000, historyWindow=500)
     x = sines(12000, noise=0.003).ravel()
     m.process(x[:5000])
-    assert m.status()["state"] == "Monitoring"
+    assert m.status().state == "Monitoring"
     x = x.copy()
     x[7000:7060] = np.random.default_rng(1).uniform(-1, 1, 60)  # a burst of garbage
     out = m.process_array(x[5000:])
@@ -125,4 +125,4 @@ def test_burst_raises_ad_ah_aw_then_settles(make_model: Factory, sines: Sines) -
     assert out["NI"][burst].max() > 500 and out["NW"][burst].max() > 1.0
     assert ad[3000:].sum() == 0 and aw[-1] == 0 and ah[-1] == 0  # settled afterwards
     st = m.status()
-    assert st["warningLevel"] == 0 and st["complianceScore"] == 100
+    assert st.warning_level == 0 and st.compliance_score == 100

@@ -20,19 +20,19 @@ def test_range_is_the_half_percent_percentiles(make_model: Factory) -> None:
     x = np.column_stack([rng.normal(5, 2, 2000), rng.uniform(-3, 7, 2000), np.full(2000, 4.0)])
     m = make_model(3, 5, bufferingSamples=2000)
     m.process(x.ravel())
-    feats = m.config_wire()["features"]
+    c = m.config_in_force()
     for f in range(2):
         lo, hi = np.percentile(x[:, f], [0.5, 99.5])
-        assert feats[f]["minVal"] == lo and feats[f]["maxVal"] == hi
-    assert (feats[2]["minVal"], feats[2]["maxVal"]) == (3.5, 4.5)  # constant: unit range
-    assert all(not f["minMaxDefined"] for f in feats)
+        assert c.min_vals[f] == lo and c.max_vals[f] == hi
+    assert (c.min_vals[2], c.max_vals[2]) == (3.5, 4.5)  # constant: unit range
+    assert all(not f.min_max_defined for f in c.config.features)
 
 
 def test_configured_bounds_are_kept(make_model: Factory) -> None:
     m = make_model(1, 5, lo=-10, hi=10, bufferingSamples=300)
     m.process(np.random.default_rng(1).normal(0, 1, 300))
-    f = m.config_wire()["features"][0]
-    assert (f["minVal"], f["maxVal"], f["minMaxDefined"]) == (-10.0, 10.0, True)
+    c = m.config_in_force()
+    assert (c.min_vals[0], c.max_vals[0]) == (-10.0, 10.0) and c.config.features[0].min_max_defined
 
 
 def test_pv_in_range_and_deterministic(make_model: Factory, motor: Motor) -> None:
@@ -41,7 +41,7 @@ def test_pv_in_range_and_deterministic(make_model: Factory, motor: Motor) -> Non
     for _ in range(2):
         m = make_model(1, 25, bufferingSamples=3000)
         m.process(x)
-        pvs.add(m.config_wire()["percentVariation"])
+        pvs.add(m.config_in_force().percent_variation)
     assert len(pvs) == 1
     pv = pvs.pop()
     assert 0.01 <= pv <= 0.2 and round(pv, 3) == pv
@@ -66,4 +66,4 @@ def test_pv_calibration_on_motor_trace(motor: Motor) -> None:
 def test_fixed_pv_is_not_tuned(make_model: Factory, motor: Motor) -> None:
     m = make_model(1, 25, pv=0.123, bufferingSamples=1000)
     m.process(motor(1000))
-    assert m.config_wire()["percentVariation"] == 0.123
+    assert m.config_in_force().percent_variation == 0.123

@@ -1,4 +1,5 @@
-"""Configuration parsing and validation (EngineConfig.from_wire)."""
+"""Configuration parsing and validation (boonamber.local.wire.parse_config) and the answer
+built from the configuration in force."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from boonamber.local.engine import AmberModel, ConfigError, EngineConfig
+from boonamber.local.engine import AmberModel, ConfigError
+from boonamber.local.wire import config_answer, config_request, parse_config
 
 
 def body(**over: Any) -> dict[str, Any]:
@@ -16,10 +18,10 @@ def body(**over: Any) -> dict[str, Any]:
 
 
 def test_defaults_resolved_in_config_wire() -> None:
-    cfg = EngineConfig.from_wire(body())
+    cfg = parse_config(body())
     assert cfg.feature_count == 2
     assert cfg.feature_names == ["a", "b"]
-    wire = AmberModel(cfg).config_wire()
+    wire = config_answer(AmberModel(cfg).config_in_force())
     assert wire["training"] == {
         "historyWindow": 10000,
         "bufferingSamples": 10000,
@@ -36,8 +38,8 @@ def test_defaults_resolved_in_config_wire() -> None:
     assert isinstance(wire["percentVariation"], float)
 
 
-def test_round_trip_through_to_wire() -> None:
-    cfg = EngineConfig.from_wire(
+def test_round_trip_through_config_request() -> None:
+    cfg = parse_config(
         body(
             percentVariation=0.07,
             features=[
@@ -48,7 +50,7 @@ def test_round_trip_through_to_wire() -> None:
             autotuning={"range": False, "percentVariation": False},
         )
     )  # fmt: skip
-    assert EngineConfig.from_wire(cfg.to_wire()) == cfg
+    assert parse_config(config_request(cfg)) == cfg
     assert cfg.features[0].min_max_defined
 
 
@@ -82,18 +84,18 @@ def test_round_trip_through_to_wire() -> None:
 )
 def test_rejected_configs_name_the_field(over: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError) as err:
-        EngineConfig.from_wire(body(**over))
+        parse_config(body(**over))
     assert err.value.field == field
     assert field in str(err.value)
 
 
 def test_duplicate_name_message_mentions_both() -> None:
     with pytest.raises(ConfigError, match=r"duplicate feature name 'a' \(also features\[0\]\)"):
-        EngineConfig.from_wire(body(features=[{"name": "a"}, {"name": "a"}]))
+        parse_config(body(features=[{"name": "a"}, {"name": "a"}]))
 
 
 def test_fixed_everything_needs_no_buffer() -> None:
-    cfg = EngineConfig.from_wire(
+    cfg = parse_config(
         body(
             percentVariation=0.05,
             features=[{"name": "a", "minVal": 0, "maxVal": 1}],
@@ -101,6 +103,6 @@ def test_fixed_everything_needs_no_buffer() -> None:
         )
     )
     m = AmberModel(cfg)
-    assert m.status()["state"] == "Learning"
+    assert m.status().state == "Learning"
     out = m.process([0.5] * 30)
     assert out["ID"][24:] == [1] * 6

@@ -21,9 +21,9 @@ def test_finds_operating_points_and_flags_faults(
     m = make_model(3, window, bufferingSamples=2000, learningMaxSamples=8000, historyWindow=1000)
     train, _ = centroids(8000, seed=0)
     m.process(train.ravel())
-    assert m.status()["state"] == "Monitoring"
+    assert m.status().state == "Monitoring"
 
-    sizes = np.sort(np.array(m.nano_status()["clusterSizes"][1:]))[::-1]
+    sizes = np.sort(np.array(m.nano_status().cluster_sizes[1:]))[::-1]
     cover95 = int(np.searchsorted(np.cumsum(sizes) / sizes.sum(), 0.95) + 1)
 
     test, _ = centroids(20000, seed=1)
@@ -41,11 +41,11 @@ def test_finds_operating_points_and_flags_faults(
     recall = float(np.mean([ad[s : s + lag].any() for s in starts]))
     false_alarm = float(ad[~zone].mean())
     print(
-        f"\nwindow {window}: {m.status()['clusterCount']} clusters, {cover95} hold 95% of the "
+        f"\nwindow {window}: {m.status().cluster_count} clusters, {cover95} hold 95% of the "
         f"patterns; recall {recall:.2f}, false-alarm rate {false_alarm:.4f}"
     )
     if window == 1:  # one pattern per vector: the clusters are the operating points
-        assert 9 <= cover95 <= 11 and m.status()["clusterCount"] <= 15
+        assert 9 <= cover95 <= 11 and m.status().cluster_count <= 15
     assert recall >= min_recall
     assert false_alarm <= 0.005
     assert (out["AW"][zone] > 0).any() and out["AW"][~zone].mean() < 0.01

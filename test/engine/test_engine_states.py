@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from boonamber.local.engine import ANALYTIC_KEYS, AmberModel, InputError, StateError
+from boonamber.local.engine import ANALYTIC_KEYS, AmberModel, InputError, StateError, TrainingConfig
 
 Factory = Callable[..., AmberModel]
 Sines = Callable[..., np.ndarray]
@@ -17,9 +17,9 @@ def test_sample_count_counts_patterns(make_model: Factory) -> None:
     m = make_model(1, 25, bufferingSamples=1000)
     out = m.process(np.linspace(0, 1, 500))
     st = m.status()
-    assert st["sampleCount"] == 476
-    assert st["state"] == "Buffering"
-    assert st["progress"] == 50
+    assert st.sample_count == 476
+    assert st.state == "Buffering"
+    assert st.progress == 50
     assert set(out) == set(ANALYTIC_KEYS)
     assert all(len(v) == 500 for v in out.values())
     assert all(v == [0] * 500 for v in out.values())
@@ -29,32 +29,32 @@ def test_buffering_to_learning_inside_one_request(make_model: Factory, sines: Si
     m = make_model(1, 10, bufferingSamples=300, learningRateNumerator=0)
     x = sines(1000).ravel()
     out = m.process_array(x)
-    assert m.status()["state"] == "Learning"
+    assert m.status().state == "Learning"
     ids = out["ID"]
     assert (ids[:300] == 0).all()  # buffered vectors report zeros
     assert (ids[300:] > 0).all()  # learning ids are positive
     assert (out["CS"][300:] == 100).all() and (out["AD"] == 0).all()
     # replay: buffered patterns were clustered before the live ones
-    assert m.summary()["trainingPatterns"] == 1000 - 9
-    assert m.status()["sampleCount"] == 1000 - 9
-    assert 0.01 <= m.config_wire()["percentVariation"] <= 0.2
+    assert m.summary().training_patterns == 1000 - 9
+    assert m.status().sample_count == 1000 - 9
+    assert 0.01 <= m.config_in_force().percent_variation <= 0.2
 
 
 def test_graduation_max_samples_counts_vectors(make_model: Factory, sines: Sines) -> None:
     m = make_model(1, 10, bufferingSamples=200, learningMaxSamples=600, learningRateNumerator=0)
     x = sines(2000).ravel()
     m.process(x[:599])
-    assert m.status()["state"] == "Learning"
+    assert m.status().state == "Learning"
     m.process(x[599:600])
     st = m.status()
-    assert st["state"] == "Monitoring" and st["graduation"] == "maxSamples"
-    assert st["progress"] == 100
+    assert st.state == "Monitoring" and st.graduation == "maxSamples"
+    assert st.progress == 100
 
 
 def test_graduation_checked_at_end_of_request(make_model: Factory, sines: Sines) -> None:
     m = make_model(1, 10, bufferingSamples=200, learningMaxSamples=600, learningRateNumerator=0)
     out = m.process_array(sines(1000).ravel())
-    assert m.status()["graduation"] == "maxSamples"
+    assert m.status().graduation == "maxSamples"
     assert (out["ID"][200:] > 0).all()  # the whole request was learning
 
 
@@ -63,8 +63,8 @@ def test_max_clusters_is_never_exceeded(make_model: Factory) -> None:
     rng = np.random.default_rng(3)
     out = m.process_array(rng.uniform(0, 1, 400))
     st = m.status()
-    assert st["clusterCount"] == 7
-    assert st["state"] == "Monitoring" and st["graduation"] == "maxClusters"
+    assert st.cluster_count == 7
+    assert st.state == "Monitoring" and st.graduation == "maxClusters"
     ids = out["ID"]
     first_neg = int(np.argmax(ids < 0))
     assert ids[:first_neg].max() == 7 and (ids[4:first_neg] > 0).all()
@@ -80,7 +80,7 @@ def test_learning_rate_graduation(make_model: Factory, sines: Sines) -> None:
     m.process(x[:1500])
     m.process(x[1500:4000])
     st = m.status()
-    assert st["state"] == "Monitoring" and st["graduation"] == "learningRate"
+    assert st.state == "Monitoring" and st.graduation == "learningRate"
     out = m.process_array(x[4000:])
     assert (out["ID"] != 0).all()
     assert set(np.unique(out["AD"])) <= {0, 1}
@@ -90,14 +90,14 @@ def test_ids_negative_in_monitoring_and_ghosts_root_cause(make_model: Factory) -
     m = make_model(1, 5, pv=0.05, lo=-1, hi=1, bufferingSamples=0, learningMaxSamples=500)
     t = np.arange(2000)
     m.process(np.sin(t[:500] / 10))
-    assert m.status()["state"] == "Monitoring"
+    assert m.status().state == "Monitoring"
     out = m.process_array(np.concatenate([np.sin(t[500:600] / 10), np.full(20, 0.9)]))
     assert (out["ID"][:100] > 0).all()
     neg = out["ID"][out["ID"] < 0]
     assert len(neg) > 0 and neg[0] == -1
-    assert m.status()["clusterCount"] == m.nano_status()["clusterCount"]
+    assert m.status().cluster_count == m.nano_status().cluster_count
     rc = m.root_cause(clusters=[int(neg[-1])])
-    assert rc[0][0]["name"] == "f0" and rc[0][0]["value"] == 1.0
+    assert rc.shape == (1, 1) and rc[0, 0] == 1.0
 
 
 def test_outage_clears_only_the_window(make_model: Factory, sines: Sines) -> None:
@@ -110,7 +110,7 @@ def test_outage_clears_only_the_window(make_model: Factory, sines: Sines) -> Non
     assert before == after
     out = m.process_array(x[400:450])
     assert (out["ID"][:9] == 0).all() and (out["ID"][9:] > 0).all()
-    assert m.status()["sampleCount"] == before["sampleCount"] + 41
+    assert m.status().sample_count == before.sample_count + 41
 
 
 def test_set_learning_requires_learning_or_monitoring(make_model: Factory) -> None:
@@ -125,24 +125,24 @@ def test_set_learning_reenables_and_rebuffers(make_model: Factory, sines: Sines)
     m = make_model(1, 10, bufferingSamples=200, learningMaxSamples=500)
     x = sines(3000).ravel()
     m.process(x[:600])
-    assert m.status()["state"] == "Monitoring"
-    clusters = m.status()["clusterCount"]
-    pv = m.config_wire()["percentVariation"]
-    m.set_learning("Learning", training={"learningMaxSamples": 300})
+    assert m.status().state == "Monitoring"
+    clusters = m.status().cluster_count
+    pv = m.config_in_force().percent_variation
+    m.set_learning("Learning", training=TrainingConfig(learning_max_samples=300))
     st = m.status()
-    assert st["state"] == "Learning" and st["graduation"] == ""
-    assert st["clusterCount"] == clusters
-    assert m.config_wire()["training"]["learningMaxSamples"] == 300
-    assert m.config_wire()["percentVariation"] == pv
+    assert st.state == "Learning" and st.graduation == ""
+    assert st.cluster_count == clusters
+    assert m.config_in_force().training.learning_max_samples == 300
+    assert m.config_in_force().percent_variation == pv
     m.process(x[600:900])
-    assert m.status()["state"] == "Monitoring"
+    assert m.status().state == "Monitoring"
     m.set_learning("Buffering")
-    assert m.status()["state"] == "Buffering"
+    assert m.status().state == "Buffering"
     out = m.process_array(x[900:1000])
     assert (out["ID"] == 0).all()
     m.process(x[1000:1100])
-    assert m.status()["state"] in ("Learning", "Monitoring")
-    assert m.status()["clusterCount"] >= clusters  # clusters were kept
+    assert m.status().state in ("Learning", "Monitoring")
+    assert m.status().cluster_count >= clusters  # clusters were kept
 
 
 def test_pretrain_ends_in_monitoring(make_model: Factory, sines: Sines) -> None:
@@ -150,10 +150,10 @@ def test_pretrain_ends_in_monitoring(make_model: Factory, sines: Sines) -> None:
     seen: list[float] = []
     m.pretrain(sines(5000).ravel(), progress=seen.append)
     st = m.status()
-    assert st["state"] == "Monitoring" and st["graduation"] == "pretrain"
-    assert st["sampleCount"] == 5000 - 24
+    assert st.state == "Monitoring" and st.graduation == "pretrain"
+    assert st.sample_count == 5000 - 24
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
-    assert m.config_wire()["training"]["bufferingSamples"] == 5000
+    assert m.config_in_force().training.buffering_samples == 5000
 
 
 def test_pretrain_respects_configured_counts(make_model: Factory, sines: Sines) -> None:
@@ -161,14 +161,14 @@ def test_pretrain_respects_configured_counts(make_model: Factory, sines: Sines) 
     x = sines(5000).ravel()
     m.pretrain(x)
     st = m.status()
-    assert st["state"] == "Monitoring" and st["graduation"] == "pretrain"
-    assert m.summary()["trainingPatterns"] == 3000 - 24  # graduated exactly at 3000 vectors
+    assert st.state == "Monitoring" and st.graduation == "pretrain"
+    assert m.summary().training_patterns == 3000 - 24  # graduated exactly at 3000 vectors
     m2 = make_model(1, 25, bufferingSamples=1000, learningMaxSamples=30000)
     m2.pretrain(x[:2000])
-    assert m2.status()["state"] in ("Learning", "Monitoring")
+    assert m2.status().state in ("Learning", "Monitoring")
     m3 = make_model(1, 25, bufferingSamples=3000)
     m3.pretrain(x[:2000])
-    assert m3.status()["state"] == "Buffering"  # configured counts win: as far as data goes
+    assert m3.status().state == "Buffering"  # configured counts win: as far as data goes
     snap = m3.to_bytes()
     with pytest.raises(InputError, match="at least one vector"):
         m3.pretrain([])
@@ -182,37 +182,37 @@ def test_pretrain_equals_streaming_before_graduation(make_model: Factory, sines:
     b = make_model(1, 10, bufferingSamples=1000, learningMaxSamples=4000, learningRateNumerator=0)
     for c in range(0, 4000, 700):
         b.process(x[c : c + 700])
-    assert a.status()["clusterCount"] == b.status()["clusterCount"]
-    assert a.nano_status()["clusterSizes"] == b.nano_status()["clusterSizes"]
+    assert a.status().cluster_count == b.status().cluster_count
+    assert np.array_equal(a.nano_status().cluster_sizes, b.nano_status().cluster_sizes)
 
 
 def test_nano_status_shape(make_model: Factory, sines: Sines) -> None:
     m = make_model(2, 10, bufferingSamples=300, learningMaxSamples=1000)
     m.process(sines(1200, features=2).ravel())
     ns = m.nano_status()
-    k = ns["clusterCount"]
-    for key in ("pca", "clusterGrowth", "clusterSizes", "anomalyIndexes", "frequencyIndexes",
-                "distanceIndexes"):  # fmt: skip
-        assert len(ns[key]) == k + 1, key
-    assert sum(ns["clusterSizes"][1:]) == m.summary()["trainingPatterns"]
-    assert ns["state"] == "Monitoring" and 1 <= ns["anomalyThreshold"] <= 1000
-    assert all(len(p) == 2 for p in ns["pca"])
-    assert max(ns["distanceIndexes"]) == pytest.approx(1000.0)
+    k = ns.cluster_count
+    for key in ("pca", "cluster_growth", "cluster_sizes", "anomaly_indexes", "frequency_indexes",
+                "distance_indexes"):  # fmt: skip
+        assert len(getattr(ns, key)) == k + 1, key
+    assert sum(ns.cluster_sizes[1:]) == m.summary().training_patterns
+    assert ns.state == "Monitoring" and 1 <= ns.anomaly_threshold <= 1000
+    assert all(len(p) == 2 for p in ns.pca)
+    assert max(ns.distance_indexes) == pytest.approx(1000.0)
 
 
 def test_cluster_cap_holds_after_relearning(make_model: Factory, sines: Sines) -> None:
     m = make_model(1, 10, bufferingSamples=300, learningMaxSamples=600)
     x = sines(3000).ravel()
     m.process(x[:600])
-    k = m.status()["clusterCount"]
-    m.set_learning("Learning", training={"learningMaxClusters": k})
+    k = m.status().cluster_count
+    m.set_learning("Learning", training=TrainingConfig(learning_max_clusters=k))
     out = m.process_array(x[600:700] + 0.3)  # novel data, but no room for clusters
     st = m.status()
-    assert st["state"] == "Monitoring" and st["graduation"] == "maxClusters"
-    assert st["clusterCount"] == k and (out["ID"] <= k).all()
+    assert st.state == "Monitoring" and st.graduation == "maxClusters"
+    assert st.cluster_count == k and (out["ID"] <= k).all()
     m.set_learning("Buffering")
     m.process(x[700:1100] - 0.3)  # re-buffer, re-autotune, replay: still capped
-    assert m.status()["clusterCount"] == k and m.status()["state"] == "Monitoring"
+    assert m.status().cluster_count == k and m.status().state == "Monitoring"
 
 
 def test_pretrain_can_aim_at_learning(make_model: Factory, sines: Sines) -> None:
@@ -221,15 +221,15 @@ def test_pretrain_can_aim_at_learning(make_model: Factory, sines: Sines) -> None
     learning = make_model(1, 25)
     learning.pretrain(x, target_state="Learning")
     st = learning.status()
-    assert st["state"] == "Learning" and st["graduation"] == ""
-    before = st["clusterCount"]
+    assert st.state == "Learning" and st.graduation == ""
+    before = st.cluster_count
     ids = learning.process(novel)["ID"]
     assert min(ids[24:]) > 0  # learning: novel patterns make new positive clusters
-    assert learning.status()["clusterCount"] > before
+    assert learning.status().cluster_count > before
 
     monitoring = make_model(1, 25)
     monitoring.pretrain(x)
-    assert monitoring.status()["state"] == "Monitoring"
+    assert monitoring.status().state == "Monitoring"
     assert min(monitoring.process(novel)["ID"][24:]) < 0  # frozen: novel -> negative ids
 
 

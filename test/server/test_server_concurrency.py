@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 import boonamber.v2 as v2
-from boonamber.local.engine import AmberModel, EngineConfig
+from boonamber.local.engine import AmberModel
+from boonamber.local.wire import parse_config
 
 CONFIG = {
     "streamingWindow": 3,
@@ -58,7 +59,7 @@ def test_cold_models_replay_to_the_same_state(fresh_server: Any, amber_login: An
     service.journal_max_ops = 4
     api = amber_login(server)
     a, b = configured(api, "cold-a"), configured(api, "cold-b")
-    engine = AmberModel(EngineConfig.from_wire(CONFIG))
+    engine = AmberModel(parse_config(CONFIG))
     for i in range(0, 1500, 30):
         batch = SIGNAL[i : i + 30]
         expected = engine.process(batch)
@@ -71,5 +72,5 @@ def test_cold_models_replay_to_the_same_state(fresh_server: Any, amber_login: An
             api.post_outage(b)
     for model_id in (a, b):
         status = api.get_status(model_id).to_dict()
-        assert status["sampleCount"] == engine.status()["sampleCount"]
-        assert status["state"] == engine.status()["state"] == "Monitoring"
+        assert status["sampleCount"] == engine.status().sample_count
+        assert status["state"] == engine.status().state == "Monitoring"

@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import pytest
 import urllib3
+from helpers import VERSION_KEYS, wait_pretrained
 
 import boonamber.v2 as v2
 from boonamber.v2.exceptions import ApiException
@@ -60,31 +61,12 @@ def token_of(api: Any) -> str:
     return str(api.api_client.configuration.api_key["Authorization"])
 
 
-def wait_pretrained(api: Any, model_id: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        state = api.get_pretrain(model_id)
-        if state.status != "Pretraining" or time.monotonic() > deadline:
-            return state
-        time.sleep(0.05)
-
-
 # ---------------------------------------------------------------------------------- version
 
 
 def test_get_version_has_all_nine_keys(checked_api: Any) -> None:
     version = checked_api.get_version().to_dict()
-    assert set(version) == {
-        "api-version",
-        "release",
-        "swagger-ui",
-        "builder",
-        "expert-api",
-        "expert-common",
-        "nano-secure",
-        "amber-store",
-        "mongolia",
-    }
+    assert set(version) == VERSION_KEYS
     assert all(isinstance(v, str) and v for v in version.values())
 
 
@@ -528,7 +510,7 @@ def test_diagnostic_is_a_tar_of_the_model_state(checked_api: Any, make_model: An
         status = orjson.loads(tar.extractfile(names["status.json"]).read())  # type: ignore[union-attr]
         engine = AmberModel.from_bytes(tar.extractfile(names["model.bin"]).read())  # type: ignore[union-attr]
     assert config["streamingWindow"] == 3
-    assert status["sampleCount"] == engine.status()["sampleCount"] == 98
+    assert status["sampleCount"] == engine.status().sample_count == 98
     raw_blob = checked_api.get_diagnostic(make_model("diag-raw"))
     with tarfile.open(fileobj=io.BytesIO(raw_blob)) as tar:
         assert "model.bin" not in {m.name.split("/")[-1] for m in tar.getmembers()}

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import boonamber.v2 as v2
-from boonamber.local.engine import AmberModel, EngineConfig
+from boonamber.local.engine import AmberModel
+from boonamber.local.wire import parse_config
 
 DATA = np.round(np.sin(np.arange(8000) / 11.0) * 3 + np.sin(np.arange(8000) / 3.7), 4)
 CONFIG = {
@@ -172,14 +173,14 @@ def test_kill_9_loses_no_acknowledged_request(tmp_path: Path) -> None:
         assert status.sample_count in (last_acked, last_acked + 10)
         applied = n_acked + (status.sample_count != last_acked)
         # Continue, and compare everything with an uninterrupted in-process engine.
-        engine = AmberModel(EngineConfig.from_wire(CONFIG))
+        engine = AmberModel(parse_config(CONFIG))
         expected = [engine.process(b.ravel()) for b in batches[: applied + 40]]
         for i in range(n_acked):
             assert acked[i].analytics.to_dict() == expected[i]
         for i in range(applied, applied + 40):
             got = api.post_data(v2.PostDataRequest(data=csv(batches[i])), model_id)
             assert got.analytics.to_dict() == expected[i]
-        assert api.get_status(model_id).sample_count == engine.status()["sampleCount"]
+        assert api.get_status(model_id).sample_count == engine.status().sample_count
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -4,13 +4,13 @@ background jobs (202 while running) and their resumption after a restart."""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import orjson
 import pytest
+from helpers import wait_pretrained
 
 import boonamber.v2 as v2
 from boonamber.local import pretrain as pretrain_module
@@ -26,16 +26,6 @@ def csv(values: Any) -> str:
 
 def chunks(values: Any, n: int) -> list[str]:
     return [csv(part) for part in np.array_split(np.asarray(values), n)]
-
-
-def wait_pretrained(api: Any, model_id: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = str(api.get_pretrain(model_id).status)
-        if status != "Pretraining":
-            return status
-        time.sleep(0.05)
-    return "timeout"
 
 
 def post_chunk(api: Any, model_id: str, data: str, spec: str, txn: str) -> Any:
@@ -66,7 +56,7 @@ def fingerprint(api: Any, model_id: str) -> tuple[Any, ...]:
 def test_chunks_out_of_order_equal_one_request(checked_api: Any, make_model: Any) -> None:
     whole = make_model("whole", features=1, window=8)
     checked_api.post_pretrain(v2.PostPretrainRequest(data=csv(DATA)), whole)
-    assert wait_pretrained(checked_api, whole) == "Pretrained"
+    assert wait_pretrained(checked_api, whole).status == "Pretrained"
 
     model_id = make_model("chunked", features=1, window=8)
     parts = chunks(DATA, 4)
@@ -83,7 +73,7 @@ def test_chunks_out_of_order_equal_one_request(checked_api: Any, make_model: Any
     last = post_chunk(checked_api, model_id, parts[1], "2:4", txn)
     assert last.status_code in (200, 202)
     assert last.data.status in ("Pretrained", "Pretraining")
-    assert wait_pretrained(checked_api, model_id) == "Pretrained"
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
     assert fingerprint(checked_api, model_id) == fingerprint(checked_api, whole)
 
 
@@ -102,7 +92,7 @@ def test_chunks_in_parallel(checked_api: Any, make_model: Any) -> None:
         )
     assert all(r.data.txn_id == txn for r in replies)
     assert sum(r.data.status in ("Pretraining", "Pretrained") for r in replies) == 1
-    assert wait_pretrained(checked_api, model_id) == "Pretrained"
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
     status = checked_api.get_status(model_id)
     assert status.state == "Monitoring" and status.sample_count == 3000 - 2
 
@@ -135,7 +125,7 @@ def test_missing_duplicate_and_out_of_range_chunks(checked_api: Any, make_model:
     # ...and a corrected one completes the upload.
     reply = post_chunk(checked_api, model_id, "4,5,6", "2:3", txn)
     assert reply.data.status in ("Pretraining", "Pretrained")
-    assert wait_pretrained(checked_api, model_id) == "Pretrained"
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
     # After completion a replayed chunk is still acknowledged (with the final state)...
     again = post_chunk(checked_api, model_id, "4,5,6", "2:3", txn)
     assert again.status_code == 200 and again.data.status == "Pretrained"
@@ -202,7 +192,7 @@ def test_background_pretraining_202_and_resume_after_restart(
     monkeypatch.setattr(pretrain_module, "AmberModel", AmberModel)
     again = fresh_server(db_path=db)
     api.api_client.configuration.host = again.url
-    assert wait_pretrained(api, model_id) == "Pretrained"
+    assert wait_pretrained(api, model_id).status == "Pretrained"
     status = api.get_status(model_id)
     assert status.state == "Monitoring" and status.sample_count == len(DATA) - 3
     _BlockingModel.release.set()

@@ -6,28 +6,33 @@ Public interface::
         AmberModel, EngineConfig, EngineError, ConfigError, InputError, StateError, ANALYTIC_KEYS,
     )
 
-``AmberModel(EngineConfig.from_wire(body))`` is one model; see ``docs/local-server.md``
-(section "Engine") for the behaviour and the decisions taken where Amber's is unpublished.
-
-Interface changes since the agreed sketch (all backwards compatible): ``put_fusion`` also
-accepts ``{"name": ..., "value": ...}`` mappings as vector items; ``process_array`` also
-accepts a sequence; ``pretrain`` rejects empty data with InputError; ``FeatureConfig`` and
-``TrainingConfig`` are exported too.
+``AmberModel(EngineConfig(...))`` is one model; its reports are typed values
+(:mod:`.reports`), and the wire's camelCase names live in :mod:`boonamber.local.wire`, which
+parses a ``postConfigRequest`` into an :class:`EngineConfig` and turns reports into answers.
+See ``docs/local-server.md`` (section "Engine") for the behaviour and the decisions taken where
+Amber's is unpublished.
 """
 
-from .analytics import ANALYTIC_KEYS
+from boonamber.wire import ANALYTIC_KEYS
+
 from .config import EngineConfig, FeatureConfig, TrainingConfig
 from .errors import ConfigError, EngineError, InputError, StateError
 from .model import AmberModel
+from .reports import Analytics, ConfigInForce, EngineStatus, EngineSummary, NanoStatus
 
 __all__ = [
     "ANALYTIC_KEYS",
     "AmberModel",
+    "Analytics",
     "ConfigError",
+    "ConfigInForce",
     "EngineConfig",
     "EngineError",
+    "EngineStatus",
+    "EngineSummary",
     "FeatureConfig",
     "InputError",
+    "NanoStatus",
     "StateError",
     "TrainingConfig",
 ]

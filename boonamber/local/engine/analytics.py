@@ -11,12 +11,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from boonamber.wire import ANALYTIC_KEYS  # the analytics' names: one list for client and server
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-ANALYTIC_KEYS: tuple[str, ...] = (
-    "ID", "RI", "SI", "AD", "AH", "AW", "NI", "NS", "NW", "OM", "CS", "PI",
-)  # fmt: skip
 FLOAT_KEYS = frozenset({"NW", "OM"})
 FIR_TAPS = 9
 OM_SPAN = 15

@@ -8,11 +8,13 @@ class EngineError(Exception):
 
 
 class ConfigError(EngineError):
-    """Invalid configuration; ``field`` names the offending wire field (e.g. ``features[1].name``)."""
+    """Invalid configuration; ``field`` names the offending field (``features[1].name``) and
+    ``problem`` says what is wrong with it."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
         self.field = field
+        self.problem = problem
 
 
 class InputError(EngineError):

@@ -18,12 +18,12 @@ from .clustering import Blocks, TemplateStore, chunk_rows, leader_assign, neares
 from .config import DEFAULT_PV, EngineConfig, TrainingConfig
 from .errors import ConfigError, EngineError, InputError, StateError
 from .patterns import Scaler, as_vectors, windows
+from .reports import Analytics, ConfigInForce, EngineStatus, EngineSummary, NanoStatus
 from .rootcause import MSG_BOTH, MSG_NEITHER, root_cause
 from .snapshot import decode, encode
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-Analytics = dict[str, npt.NDArray[Any]]
 
 BUFFERING, AUTOTUNING, LEARNING, MONITORING = "Buffering", "Autotuning", "Learning", "Monitoring"
 MAX_GHOST_VALUES = 8_000_000  # ghost patterns kept for root cause (float64 values, ~64 MB)
@@ -418,8 +418,9 @@ class AmberModel:
     def set_learning(
         self,
         state: str | None = None,
-        training: Mapping[str, Any] | None = None,
-        autotuning: Mapping[str, Any] | None = None,
+        training: TrainingConfig | None = None,
+        autotune_range: bool | None = None,
+        autotune_pv: bool | None = None,
     ) -> None:
         """postLearning: 'Learning' re-enables learning (clusters, range and PV kept, graduation
         counters restarted); 'Buffering' re-buffers and re-autotunes on new data (configuration
@@ -433,29 +434,17 @@ class AmberModel:
         target = LEARNING if state is None else state
         if target not in (LEARNING, BUFFERING):
             raise ConfigError("state", f"must be 'Learning' or 'Buffering', got {state!r}")
-        new_training = s.training
-        if training is not None:
-            new_training = s.training.merged(TrainingConfig.from_wire(training))
-        auto_range, auto_pv = s.autotune_range, s.autotune_pv
-        if autotuning is not None:
-            if not isinstance(autotuning, Mapping):
-                raise ConfigError("autotuning", "must be an object")
-            for key in ("range", "percentVariation"):
-                v = autotuning.get(key)
-                if v is not None and not isinstance(v, bool):
-                    raise ConfigError(f"autotuning.{key}", f"must be true or false, got {v!r}")
-            if autotuning.get("range") is not None:
-                auto_range = bool(autotuning["range"])
-            if autotuning.get("percentVariation") is not None:
-                auto_pv = bool(autotuning["percentVariation"])
+        new_training = s.training if training is None else s.training.merged(training)
+        auto_range = s.autotune_range if autotune_range is None else autotune_range
+        auto_pv = s.autotune_pv if autotune_pv is None else autotune_pv
         if (
             target == BUFFERING
             and auto_range
             and self.config.range_to_tune()
-            and new_training.resolved()["buffering_samples"] < 1
+            and new_training.get("buffering_samples") < 1
         ):
             raise ConfigError(
-                "training.bufferingSamples", "must be at least 1 when the range is autotuned"
+                "training.buffering_samples", "must be at least 1 when the range is autotuned"
             )
         s.training, s.autotune_range, s.autotune_pv = new_training, auto_range, auto_pv
         if target == BUFFERING:
@@ -486,15 +475,14 @@ class AmberModel:
         if n == 0:
             raise InputError("pretraining needs at least one vector of data")
         tr = self.config.training
-        defaults = tr.resolved()
         over: dict[str, int] = {}
         if tr.buffering_samples is None:
-            over["bufferingSamples"] = min(defaults["buffering_samples"], n)
+            over["buffering_samples"] = min(tr.get("buffering_samples"), n)
         if tr.learning_max_samples is None and target_state == "Monitoring":
-            over["learningMaxSamples"] = min(defaults["learning_max_samples"], n)
+            over["learning_max_samples"] = min(tr.get("learning_max_samples"), n)
         cfg = self.config
         fresh = AmberModel(cfg)
-        fresh._s.training = tr.merged(TrainingConfig.from_wire(over)) if over else tr
+        fresh._s.training = tr.merged(TrainingConfig(**over)) if over else tr
 
         if progress is not None:
             progress(0.0)
@@ -530,7 +518,7 @@ class AmberModel:
         vector: Sequence[tuple[str, float] | Mapping[str, Any]],
         rule: str = "default",
         now: float | None = None,
-    ) -> tuple[dict[str, float | None], dict[str, list[int] | list[float]] | None]:
+    ) -> tuple[dict[str, float | None], Analytics | None]:
         """Fusion PUT: update named features; inference the fused vector when complete and the
         rule says submit. Returns (current vector, analytics or None)."""
         s = self._s
@@ -545,7 +533,7 @@ class AmberModel:
         }
         if not live.all() or not fu.wants_submit(rule, list(upd), self.config.features):
             return current, None
-        return current, self.process(s.fus_val.copy())
+        return current, self.process_array(s.fus_val.copy())
 
     # ------------------------------------------------------------------ root cause
 
@@ -553,14 +541,14 @@ class AmberModel:
         self,
         clusters: Sequence[int] | None = None,
         vectors: Sequence[Sequence[float]] | None = None,
-    ) -> list[list[dict[str, float | str]]]:
-        """Per-feature root cause (0..1) for each requested cluster id or pattern."""
+    ) -> F64:
+        """Per-feature root cause (0..1) for each requested cluster id or pattern: an array
+        (requested items, features), columns in configuration order."""
         if clusters is None and vectors is None:
             raise InputError(MSG_NEITHER)
         if clusters is not None and vectors is not None:
             raise InputError(MSG_BOTH)
         nf, length = self.config.feature_count, self.config.pattern_length
-        names = self.config.feature_names
         items: list[tuple[F64, int]] = []  # (raw pattern, own template index or -1)
         if clusters is not None:
             if isinstance(clusters, str | bytes) or not isinstance(clusters, Sequence):
@@ -587,13 +575,12 @@ class AmberModel:
                     raise InputError(f"vectors[{pos}] holds a value that is not a finite number")
                 items.append((arr, -1))
         if not items:
-            return []
+            return np.zeros((0, nf))
         scaler = self._scaler_or_raise()
-        result: list[list[dict[str, float | str]]] = []
-        for raw, own in items:
+        result = np.zeros((len(items), nf))
+        for row, (raw, own) in enumerate(items):
             z = scaler.patterns(raw[None, :])[0]
-            rc = root_cause(z, self._store.z, own, nf)
-            result.append([{"name": n, "value": float(v)} for n, v in zip(names, rc, strict=True)])
+            result[row] = root_cause(z, self._store.z, own, nf)
         return result
 
     def _cluster_pattern(self, cid: int) -> tuple[F64, int]:
@@ -622,8 +609,8 @@ class AmberModel:
             parts.append((s.n_train - s.g0) / den)
         return min(99, math.floor(100 * max(parts)))
 
-    def status(self) -> dict[str, Any]:
-        """modelStatus fields (the server adds lastModified/lastModifiedDelta)."""
+    def status(self) -> EngineStatus:
+        """Where the model is (the server adds lastModified/lastModifiedDelta)."""
         s = self._s
         if s.state == BUFFERING:
             msg = f"Buffering: {s.phase_vectors} of {self._tr('buffering_samples')} samples"
@@ -636,45 +623,37 @@ class AmberModel:
             msg = f"Monitoring (learning ended: {s.graduation})"
         else:
             msg = "Autotuning"
-        return {
-            "state": s.state,
-            "warningLevel": s.last_aw,
-            "complianceScore": s.last_cs,
-            "sampleCount": s.sample_count,
-            "clusterCount": self._store.count,
-            "progress": self._progress(),
-            "message": msg,
-            "graduation": s.graduation,
-        }
+        return EngineStatus(
+            state=s.state,
+            warning_level=s.last_aw,
+            compliance_score=s.last_cs,
+            sample_count=s.sample_count,
+            cluster_count=self._store.count,
+            progress=self._progress(),
+            message=msg,
+            graduation=s.graduation,
+        )
 
-    def config_wire(self) -> dict[str, Any]:
-        """configResponse body: configuration with resolved ranges, PV and training."""
+    def config_in_force(self) -> ConfigInForce:
+        """The configuration with resolved ranges, percent variation and training."""
         s = self._s
-        feats = []
-        for i, f in enumerate(self.config.features):
-            lo = float(s.lo[i]) if len(s.lo) else (f.min_val if f.min_val is not None else 0.0)
-            hi = float(s.hi[i]) if len(s.hi) else (f.max_val if f.max_val is not None else 0.0)
-            feats.append(
-                {
-                    "name": f.name,
-                    "minVal": lo,
-                    "maxVal": hi,
-                    "weight": f.weight,
-                    "fusionRule": f.fusion_rule,
-                    "fusionTTL": f.fusion_ttl,
-                    "minMaxDefined": f.min_max_defined,
-                }
-            )
-        pv = s.pv or (self.config.percent_variation or DEFAULT_PV)
-        return {
-            "streamingWindow": self._window,
-            "percentVariation": float(pv),
-            "features": feats,
-            "training": s.training.to_wire(resolved=True),
-            "autotuning": {"range": s.autotune_range, "percentVariation": s.autotune_pv},
-        }
+        feats = self.config.features
+        if len(s.lo):
+            lo, hi = s.lo.copy(), s.hi.copy()
+        else:
+            lo = np.array([0.0 if f.min_val is None else f.min_val for f in feats])
+            hi = np.array([0.0 if f.max_val is None else f.max_val for f in feats])
+        return ConfigInForce(
+            config=self.config,
+            min_vals=lo,
+            max_vals=hi,
+            percent_variation=float(s.pv or (self.config.percent_variation or DEFAULT_PV)),
+            training=s.training.resolved(),
+            autotune_range=s.autotune_range,
+            autotune_pv=s.autotune_pv,
+        )
 
-    def nano_status(self) -> dict[str, Any]:
+    def nano_status(self) -> NanoStatus:
         """Per-cluster internals; index 0 is the 'no cluster' slot (unmatched Monitoring patterns)."""
         s = self._s
         k = self._store.count
@@ -689,19 +668,18 @@ class AmberModel:
             dist = dmean / top * 1000.0 if top > 0 else np.zeros(k)
         else:
             dist = np.zeros(0)
-        pca = _pca2(z)
-        return {
-            "pca": [[0.0, 0.0], *pca.tolist()],
-            "clusterGrowth": [0, *s.growth.tolist()],
-            "clusterSizes": [s.ghost_next, *sizes.tolist()],
-            "anomalyIndexes": [1000, *ri.tolist()],
-            "frequencyIndexes": [0.0, *freq.tolist()],
-            "distanceIndexes": [0.0, *dist.tolist()],
-            "sampleCount": s.sample_count,
-            "clusterCount": k,
-            "anomalyThreshold": s.threshold if s.state == MONITORING else self._provisional_thr(),
-            "state": s.state,
-        }
+        return NanoStatus(
+            pca=np.concatenate((np.zeros((1, 2)), _pca2(z))),
+            cluster_growth=np.concatenate((_i64(1), s.growth)),
+            cluster_sizes=np.concatenate((np.array([s.ghost_next], dtype=np.int64), sizes)),
+            anomaly_indexes=np.concatenate((np.array([1000], dtype=np.int64), ri)),
+            frequency_indexes=np.concatenate((np.zeros(1), freq)),
+            distance_indexes=np.concatenate((np.zeros(1), dist)),
+            sample_count=s.sample_count,
+            cluster_count=k,
+            anomaly_threshold=s.threshold if s.state == MONITORING else self._provisional_thr(),
+            state=s.state,
+        )
 
     def _provisional_thr(self) -> int:
         s = self._s
@@ -710,43 +688,42 @@ class AmberModel:
         nz = np.flatnonzero(s.si_train)
         return max(1, min(1000, max(int(nz[-1]) if nz.size else 0, ri2)))
 
-    def summary(self) -> dict[str, Any]:
-        """Free-form description of the engine internals (JSON-ready)."""
+    def summary(self) -> EngineSummary:
+        """A description of the engine internals."""
         s = self._s
-        return {
-            "engine": "boonamber-local",
-            "state": s.state,
-            "graduation": s.graduation,
-            "featureCount": self.config.feature_count,
-            "streamingWindow": self._window,
-            "patternLength": self.config.pattern_length,
-            "percentVariation": s.pv or None,
-            "ranges": [
-                {"name": n, "min": float(a), "max": float(b)}
-                for n, a, b in zip(self.config.feature_names, s.lo, s.hi, strict=False)
-            ],
-            "sampleCount": s.sample_count,
-            "trainingPatterns": s.n_train,
-            "phaseVectors": s.phase_vectors,
-            "bufferedVectors": s.buf_n - s.buf_ctx,
-            "clusterCount": self._store.count,
-            "largestCluster": int(s.sizes.max()) if len(s.sizes) else 0,
-            "unmatchedPatterns": s.ghost_next,
-            "ghostsKept": len(s.ghost_ids),
-            "anomalyThreshold": s.threshold,
-            "lambda": s.lam,
-            "warningLevels": {"AW1": s.k1, "AW2": s.k2},
-            "anomalyHistory": s.ah,
-            "training": s.training.to_wire(resolved=True),
-            "autotuning": {"range": s.autotune_range, "percentVariation": s.autotune_pv},
-        }
+        return EngineSummary(
+            state=s.state,
+            graduation=s.graduation,
+            feature_count=self.config.feature_count,
+            streaming_window=self._window,
+            pattern_length=self.config.pattern_length,
+            percent_variation=s.pv or None,
+            feature_names=tuple(self.config.feature_names),
+            min_vals=s.lo.copy(),
+            max_vals=s.hi.copy(),
+            sample_count=s.sample_count,
+            training_patterns=s.n_train,
+            phase_vectors=s.phase_vectors,
+            buffered_vectors=s.buf_n - s.buf_ctx,
+            cluster_count=self._store.count,
+            largest_cluster=int(s.sizes.max()) if len(s.sizes) else 0,
+            unmatched_patterns=s.ghost_next,
+            ghosts_kept=len(s.ghost_ids),
+            anomaly_threshold=s.threshold,
+            lam=s.lam,
+            warning_levels=(s.k1, s.k2),
+            anomaly_history=s.ah,
+            training=s.training.resolved(),
+            autotune_range=s.autotune_range,
+            autotune_pv=s.autotune_pv,
+        )
 
     # ------------------------------------------------------------------ snapshot
 
     def to_bytes(self) -> bytes:
         """The whole model state in a versioned, pickle-free format."""
         s = self._s
-        header: dict[str, Any] = {"config": self.config.to_wire()}
+        header: dict[str, Any] = {"config": self.config.to_dict()}
         arrays: dict[str, npt.NDArray[Any]] = {
             "templates": self._store.z,
             "templates_raw": self._store.raw,
@@ -757,7 +734,7 @@ class AmberModel:
             if isinstance(v, np.ndarray):
                 arrays[f.name] = v[: s.buf_n] if f.name in ("buf", "buf_valid") else v
             elif isinstance(v, TrainingConfig):
-                scalars[f.name] = v.to_wire()
+                scalars[f.name] = v.to_dict()
             else:
                 scalars[f.name] = v
         header["state"] = scalars
@@ -768,7 +745,7 @@ class AmberModel:
         """Restore a model saved by :meth:`to_bytes`; EngineError on corrupt/unknown data."""
         header, arrays = decode(data)
         try:
-            cfg = EngineConfig.from_wire(header["config"])
+            cfg = EngineConfig.from_dict(header["config"])
             model = cls.__new__(cls)
             model.config = cfg
             sc = dict(header["state"])
@@ -776,7 +753,7 @@ class AmberModel:
             for f in fields(_State):
                 if f.name in sc:
                     v = sc[f.name]
-                    kw[f.name] = TrainingConfig.from_wire(v) if f.name == "training" else v
+                    kw[f.name] = TrainingConfig(**v) if f.name == "training" else v
                 else:
                     kw[f.name] = np.array(arrays[f.name])
             model._s = _State(**kw)

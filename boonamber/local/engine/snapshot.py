@@ -13,7 +13,7 @@ import numpy.typing as npt
 from .errors import EngineError
 
 MAGIC = "boonamber-engine"
-VERSION = 1
+VERSION = 2  # 2: configuration stored under python names (was: wire names)
 _HEADER = "header.json"
 
 

@@ -1,0 +1,79 @@
+"""What every way of running the local server shares: the service on its database, the
+listening socket and the uvicorn configuration (used by ``serve`` and EmbeddedServer)."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+from boonamber.local.defaults import (
+    DEFAULT_JOURNAL_MAX_OPS,
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TOKEN_TTL,
+)
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from boonamber.local.service import Service
+
+
+def open_service(
+    db_path: str,
+    *,
+    token_ttl: float = DEFAULT_TOKEN_TTL,
+    journal_max_ops: int = DEFAULT_JOURNAL_MAX_OPS,
+) -> Service:
+    """The service on the SQLite database ``db_path`` (``:memory:`` for a throwaway one)."""
+    from boonamber.local.service import Service
+    from boonamber.local.storage import Store
+
+    return Service(Store(db_path), token_ttl=token_ttl, journal_max_ops=journal_max_ops)
+
+
+def uvicorn_config(
+    service: Service,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    log_level: str = "warning",
+    access_log: bool = False,
+) -> uvicorn.Config:
+    """The uvicorn configuration serving ``service`` (asyncio + h11, no lifespan)."""
+    import uvicorn
+
+    from boonamber.local.app import create_app
+
+    return uvicorn.Config(
+        create_app(service, max_body_bytes),
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="off",
+        loop="asyncio",
+        http="h11",
+        timeout_keep_alive=DEFAULT_KEEP_ALIVE,
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on such sockets (else every
+    # response waits ~40 ms for a delayed ACK).
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def server_url(host: str, port: int) -> str:
+    """The API base URL (with ``/v2``) of a server listening on ``host:port``."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/v2"
