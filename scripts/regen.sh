@@ -55,6 +55,7 @@ cp "$GEN_INPUTS/.openapi-generator-ignore" "$WORK/out/.openapi-generator-ignore"
 "$GENERATOR" generate \
   --input-spec "$SPEC" \
   --config "$GEN_INPUTS/config.yaml" \
+  --template-dir "$GEN_INPUTS/templates" \
   --output "$WORK/out" \
   --global-property apiTests=false,modelTests=false \
   >"$WORK/generator.log" 2>&1 || { cat "$WORK/generator.log" >&2; exit 1; }
