@@ -60,6 +60,7 @@ cp "$GEN_INPUTS/.openapi-generator-ignore" "$WORK/out/.openapi-generator-ignore"
   --input-spec "$SPEC" \
   --config "$GEN_INPUTS/config.yaml" \
   --additional-properties "packageVersion=$PACKAGE_VERSION" \
+  --template-dir "$GEN_INPUTS/templates" \
   --output "$WORK/out" \
   --global-property apiTests=false,modelTests=false \
   >"$WORK/generator.log" 2>&1 || { cat "$WORK/generator.log" >&2; exit 1; }

@@ -31,6 +31,14 @@ class AmberState(str, Enum):
     LEARNING = 'Learning'
     MONITORING = 'Monitoring'
 
+    def __str__(self) -> str:
+        """The wire value, as the service writes it."""
+        return str(self.value)
+
+    def __format__(self, format_spec: str) -> str:
+        """Format the wire value (f"{state}" gives "Buffering")."""
+        return format(self.value, format_spec)
+
     @classmethod
     def from_json(cls, json_str: str) -> Self:
         """Create an instance of AmberState from a JSON string"""

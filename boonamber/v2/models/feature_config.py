@@ -23,22 +23,53 @@ from typing_extensions import Annotated
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class FeatureConfig(BaseModel):
     """
     The configuration of one feature.
     """ # noqa: E501
-    name: Annotated[str, Field(strict=True)] = Field(description="The feature's name, unique in the model.")
+    name: Optional[Annotated[str, Field(strict=True)]] = Field(default=None, description="The feature's name, unique in the model. Optional: the service names an unnamed feature `feature-{i}`, where i is its 0-based position in features (the first is `feature-0`), and reports that name back.")
     min_val: Optional[float] = Field(default=None, description="The lowest value expected; autotuned when unset.", alias="minVal")
     max_val: Optional[float] = Field(default=None, description="The highest value expected; autotuned when unset.", alias="maxVal")
     weight: Optional[Annotated[int, Field(le=1000, strict=True, ge=1)]] = Field(default=None, description="The feature's weight in the distance between patterns (1 to 1000).")
     fusion_rule: Optional[StrictStr] = Field(default='submit', description="Whether a fusion update of this feature submits the vector for analysis.", alias="fusionRule")
     fusion_ttl: Optional[Annotated[int, Field(strict=True, ge=0)]] = Field(default=None, description="How many seconds a fusion value stays live; 0 or unset means forever.", alias="fusionTTL")
     __properties: ClassVar[List[str]] = ["name", "minVal", "maxVal", "weight", "fusionRule", "fusionTTL"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "name": "name",
+        "min_val": "minVal",
+        "max_val": "maxVal",
+        "weight": "weight",
+        "fusion_rule": "fusionRule",
+        "fusion_ttl": "fusionTTL"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "name": "str",
+        "min_val": "float",
+        "max_val": "float",
+        "weight": "int",
+        "fusion_rule": "str",
+        "fusion_ttl": "int"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "name": "str",
+        "min_val": "float",
+        "max_val": "float",
+        "weight": "int",
+        "fusion_rule": "str",
+        "fusion_ttl": "int"
+    }
 
     @field_validator('name', mode="before")
     def name_validate_regular_expression(cls, value):
         """Validates the regular expression"""
+        if value is None:
+            return value
+
         if isinstance(value, str) and not re.match(r"^[A-Za-z0-9.:_-]{1,1024}$", value):
             raise ValueError(r"must validate the regular expression /^[A-Za-z0-9.:_-]{1,1024}$/")
         return value
@@ -58,7 +89,27 @@ class FeatureConfig(BaseModel):
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:

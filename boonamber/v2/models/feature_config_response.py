@@ -23,12 +23,13 @@ from typing_extensions import Annotated
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class FeatureConfigResponse(BaseModel):
     """
-    The configuration of one feature, as in force.
+    The configuration of one feature, as in force (always with its name).
     """ # noqa: E501
-    name: Annotated[str, Field(strict=True)] = Field(description="The feature's name, unique in the model.")
+    name: Annotated[str, Field(strict=True)] = Field(description="The feature's name, unique in the model. Optional: the service names an unnamed feature `feature-{i}`, where i is its 0-based position in features (the first is `feature-0`), and reports that name back.")
     min_val: Optional[float] = Field(default=None, description="The lowest value expected; autotuned when unset.", alias="minVal")
     max_val: Optional[float] = Field(default=None, description="The highest value expected; autotuned when unset.", alias="maxVal")
     weight: Optional[Annotated[int, Field(le=1000, strict=True, ge=1)]] = Field(default=None, description="The feature's weight in the distance between patterns (1 to 1000).")
@@ -36,6 +37,36 @@ class FeatureConfigResponse(BaseModel):
     fusion_ttl: Optional[Annotated[int, Field(strict=True, ge=0)]] = Field(default=None, description="How many seconds a fusion value stays live; 0 or unset means forever.", alias="fusionTTL")
     min_max_defined: Optional[StrictBool] = Field(default=None, description="Whether minVal and maxVal are known (configured or autotuned).", alias="minMaxDefined")
     __properties: ClassVar[List[str]] = ["name", "minVal", "maxVal", "weight", "fusionRule", "fusionTTL", "minMaxDefined"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "name": "name",
+        "min_val": "minVal",
+        "max_val": "maxVal",
+        "weight": "weight",
+        "fusion_rule": "fusionRule",
+        "fusion_ttl": "fusionTTL",
+        "min_max_defined": "minMaxDefined"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "name": "str",
+        "min_val": "float",
+        "max_val": "float",
+        "weight": "int",
+        "fusion_rule": "str",
+        "fusion_ttl": "int",
+        "min_max_defined": "bool"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "name": "str",
+        "min_val": "float",
+        "max_val": "float",
+        "weight": "int",
+        "fusion_rule": "str",
+        "fusion_ttl": "int",
+        "min_max_defined": "bool"
+    }
 
     @field_validator('name', mode="before")
     def name_validate_regular_expression(cls, value):
@@ -59,7 +90,27 @@ class FeatureConfigResponse(BaseModel):
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:

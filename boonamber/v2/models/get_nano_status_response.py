@@ -23,6 +23,7 @@ from boonamber.v2.models.amber_state import AmberState
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class GetNanoStatusResponse(BaseModel):
     """
@@ -39,13 +40,72 @@ class GetNanoStatusResponse(BaseModel):
     anomaly_threshold: Optional[StrictInt] = Field(default=None, description="The smoothed anomaly index at or above which a pattern is an anomaly.", alias="anomalyThreshold")
     state: Optional[AmberState] = None
     __properties: ClassVar[List[str]] = ["pca", "clusterGrowth", "clusterSizes", "anomalyIndexes", "frequencyIndexes", "distanceIndexes", "sampleCount", "clusterCount", "anomalyThreshold", "state"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "pca": "pca",
+        "cluster_growth": "clusterGrowth",
+        "cluster_sizes": "clusterSizes",
+        "anomaly_indexes": "anomalyIndexes",
+        "frequency_indexes": "frequencyIndexes",
+        "distance_indexes": "distanceIndexes",
+        "sample_count": "sampleCount",
+        "cluster_count": "clusterCount",
+        "anomaly_threshold": "anomalyThreshold",
+        "state": "state"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "pca": "List[List[float]]",
+        "cluster_growth": "List[float]",
+        "cluster_sizes": "List[float]",
+        "anomaly_indexes": "List[float]",
+        "frequency_indexes": "List[float]",
+        "distance_indexes": "List[float]",
+        "sample_count": "int",
+        "cluster_count": "int",
+        "anomaly_threshold": "int",
+        "state": "AmberState"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "pca": "list[list[float]]",
+        "cluster_growth": "list[float]",
+        "cluster_sizes": "list[float]",
+        "anomaly_indexes": "list[float]",
+        "frequency_indexes": "list[float]",
+        "distance_indexes": "list[float]",
+        "sample_count": "int",
+        "cluster_count": "int",
+        "anomaly_threshold": "int",
+        "state": "AmberState"
+    }
 
     model_config = ConfigDict(
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:

@@ -23,6 +23,7 @@ from boonamber.v2.models.endpoint_usage import EndpointUsage
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class GetUsageResponseEndpoints(BaseModel):
     """
@@ -42,13 +43,81 @@ class GetUsageResponseEndpoints(BaseModel):
     get_usage: Optional[EndpointUsage] = Field(default=None, alias="getUsage")
     post_outage: Optional[EndpointUsage] = Field(default=None, alias="postOutage")
     __properties: ClassVar[List[str]] = ["getModel", "putModel", "postConfig", "postLearning", "getConfig", "postData", "putData", "getStatus", "postPretrain", "getPretrain", "getRootCause", "getUsage", "postOutage"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "get_model": "getModel",
+        "put_model": "putModel",
+        "post_config": "postConfig",
+        "post_learning": "postLearning",
+        "get_config": "getConfig",
+        "post_data": "postData",
+        "put_data": "putData",
+        "get_status": "getStatus",
+        "post_pretrain": "postPretrain",
+        "get_pretrain": "getPretrain",
+        "get_root_cause": "getRootCause",
+        "get_usage": "getUsage",
+        "post_outage": "postOutage"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "get_model": "EndpointUsage",
+        "put_model": "EndpointUsage",
+        "post_config": "EndpointUsage",
+        "post_learning": "EndpointUsage",
+        "get_config": "EndpointUsage",
+        "post_data": "EndpointUsage",
+        "put_data": "EndpointUsage",
+        "get_status": "EndpointUsage",
+        "post_pretrain": "EndpointUsage",
+        "get_pretrain": "EndpointUsage",
+        "get_root_cause": "EndpointUsage",
+        "get_usage": "EndpointUsage",
+        "post_outage": "EndpointUsage"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "get_model": "EndpointUsage",
+        "put_model": "EndpointUsage",
+        "post_config": "EndpointUsage",
+        "post_learning": "EndpointUsage",
+        "get_config": "EndpointUsage",
+        "post_data": "EndpointUsage",
+        "put_data": "EndpointUsage",
+        "get_status": "EndpointUsage",
+        "post_pretrain": "EndpointUsage",
+        "get_pretrain": "EndpointUsage",
+        "get_root_cause": "EndpointUsage",
+        "get_usage": "EndpointUsage",
+        "post_outage": "EndpointUsage"
+    }
 
     model_config = ConfigDict(
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:

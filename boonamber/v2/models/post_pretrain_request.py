@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class PostPretrainRequest(BaseModel):
     """
@@ -30,6 +31,21 @@ class PostPretrainRequest(BaseModel):
     data: StrictStr = Field(description="The values, as comma-separated numbers or as base64 of little-endian float32.")
     format: Optional[StrictStr] = Field(default='csv', description="How `data` is encoded; b64float and packed-float both mean base64 of little-endian float32.")
     __properties: ClassVar[List[str]] = ["data", "format"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "data": "data",
+        "format": "format"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "data": "str",
+        "format": "str"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "data": "str",
+        "format": "str"
+    }
 
     @field_validator('format')
     def format_validate_enum(cls, value):
@@ -46,7 +62,27 @@ class PostPretrainRequest(BaseModel):
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:

@@ -23,6 +23,7 @@ from boonamber.v2.models.fusion_feature import FusionFeature
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class PutDataRequest(BaseModel):
     """
@@ -31,6 +32,21 @@ class PutDataRequest(BaseModel):
     vector: List[FusionFeature] = Field(description="The feature values to update.")
     fusion_rule: Optional[StrictStr] = Field(default='default', description="Whether this update submits the vector; default follows each updated feature's own rule.", alias="fusionRule")
     __properties: ClassVar[List[str]] = ["vector", "fusionRule"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "vector": "vector",
+        "fusion_rule": "fusionRule"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "vector": "List[FusionFeature]",
+        "fusion_rule": "str"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "vector": "list[FusionFeature]",
+        "fusion_rule": "str"
+    }
 
     @field_validator('fusion_rule')
     def fusion_rule_validate_enum(cls, value):
@@ -47,7 +63,27 @@ class PutDataRequest(BaseModel):
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:

@@ -23,6 +23,7 @@ from typing_extensions import Annotated
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
+from typing import TYPE_CHECKING  # boonamber: the positional __init__ hides behind it
 
 class TrainingConfig(BaseModel):
     """
@@ -35,13 +36,60 @@ class TrainingConfig(BaseModel):
     learning_rate_numerator: Optional[Annotated[int, Field(strict=True, ge=0)]] = Field(default=None, description="Learning stops when fewer than this many clusters appeared in the last learningRateDenominator patterns.", alias="learningRateNumerator")
     learning_rate_denominator: Optional[Annotated[int, Field(strict=True, ge=0)]] = Field(default=None, description="The number of recent patterns the learning rate is measured over.", alias="learningRateDenominator")
     __properties: ClassVar[List[str]] = ["historyWindow", "bufferingSamples", "learningMaxSamples", "learningMaxClusters", "learningRateNumerator", "learningRateDenominator"]
+    # boonamber: the official 2.x models' metadata, python name -> wire name / type, in
+    # property order (which is also the order of positional arguments).
+    attribute_map: ClassVar[Dict[str, str]] = {
+        "history_window": "historyWindow",
+        "buffering_samples": "bufferingSamples",
+        "learning_max_samples": "learningMaxSamples",
+        "learning_max_clusters": "learningMaxClusters",
+        "learning_rate_numerator": "learningRateNumerator",
+        "learning_rate_denominator": "learningRateDenominator"
+    }
+    openapi_types: ClassVar[Dict[str, str]] = {
+        "history_window": "int",
+        "buffering_samples": "int",
+        "learning_max_samples": "int",
+        "learning_max_clusters": "int",
+        "learning_rate_numerator": "int",
+        "learning_rate_denominator": "int"
+    }
+    # boonamber: swagger-codegen's spelling of the same types (list[X], dict(str, X)).
+    swagger_types: ClassVar[Dict[str, str]] = {
+        "history_window": "int",
+        "buffering_samples": "int",
+        "learning_max_samples": "int",
+        "learning_max_clusters": "int",
+        "learning_rate_numerator": "int",
+        "learning_rate_denominator": "int"
+    }
 
     model_config = ConfigDict(
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
         protected_namespaces=(),
+        # boonamber: build the validator on first use, not at import (issue 11)
+        defer_build=True,
     )
+
+    # boonamber: positional arguments in property order, as the official 2.x models take
+    # them. Hidden from type checkers, which keep the keyword signature pydantic declares.
+    if not TYPE_CHECKING:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if args:
+                cls = type(self)
+                names = list(cls.attribute_map)
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                        f"({len(args)} given)"
+                    )
+                for name, value in zip(names, args):
+                    if name in kwargs or cls.attribute_map[name] in kwargs:
+                        raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+                    kwargs[name] = value
+            super().__init__(**kwargs)
 
 
     def to_str(self) -> str:
