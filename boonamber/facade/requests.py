@@ -115,7 +115,7 @@ def feature_configs(value: Any) -> list[FeatureConfig]:
                 if name in known
             }
         result.append(build(FeatureConfig, item, f"features[{i}]"))
-    names = [f.name for f in result]
+    names = [f.name for f in result if f.name is not None]  # unnamed: the server names them
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise AmberUserError(f"features: names must be unique, repeated: {', '.join(duplicates)}")
