@@ -1,0 +1,134 @@
+"""Fidelity to Amber's published single-sensor results (window 25 and 100).
+
+Run: ``.venv/bin/python bench/fidelity.py [REFERENCE_DIR]`` (default
+``../shared/reference/single-sensor`` relative to the repository). The folder holds Boon
+Logic's published example: ``spliced_data.csv`` (the input trace, one value a row) and
+``SWS25_Results.csv`` / ``SWS100_Results.csv`` (the service's per-row ID, SI, AD, AH, AM, AW).
+Without it the script says so and exits 0.
+
+The trace is streamed 10 values per request (as the published example did) through a local
+server started in this process, over HTTP with AmberClient, configured as the service was:
+bufferingSamples 1000, historyWindow 10000, learningMaxClusters 1000, learningMaxSamples
+1000000, learning rate 1/1000, range and percentVariation autotuned.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from boonamber import AmberClient
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_REF = REPO.parent / "shared" / "reference" / "single-sensor"
+BATCH = 10
+WINDOWS = (25, 100)
+TRAINING = {
+    "bufferingSamples": 1000,
+    "historyWindow": 10000,
+    "learningMaxClusters": 1000,
+    "learningMaxSamples": 1000000,
+    "learningRateNumerator": 1,
+    "learningRateDenominator": 1000,
+}
+DEFINITIONS = """\
+Definitions (over the rows where the service's ID is not 0, i.e. once it left Buffering and
+Autotuning):
+  in-model agreement  share of rows where both say in-model (ID > 0) or both say out of
+                      model (ID < 0); our ID 0 counts as disagreement
+  AD / AH / AW        share of rows with the same value
+  negative-id share   rows with ID < 0 over all rows of the trace
+  clusters            ours: clusterCount at the end; service: its highest cluster id
+  implied PV          the service's PV is not published; its accept/reject decisions on our
+                      templates point to about 0.06 (window 25) and 0.037 (window 100)"""
+IMPLIED_PV = {25: "~0.06", 100: "~0.037"}
+
+I64 = npt.NDArray[np.int64]
+
+
+def stream(client: AmberClient, window: int, x: npt.NDArray[np.float64]) -> dict[str, object]:
+    """Configure a fresh model, stream ``x`` BATCH values a request; analytics and figures."""
+    model_id = str(client.post_model(f"fidelity-{window}")["id"])
+    try:
+        client.configure(model_id, ["current"], streaming_window=window, training=TRAINING)
+        cols: dict[str, list[int]] = {k: [] for k in ("ID", "SI", "AD", "AH", "AW")}
+        for start in range(0, len(x), BATCH):
+            reply = client.post_data(model_id, x[start : start + BATCH].tolist())
+            for key in cols:
+                cols[key].extend(reply["analytics"][key])
+        status = client.get_status(model_id)
+        config = client.get_config(model_id)
+        return {
+            **{k: np.asarray(v, dtype=np.int64) for k, v in cols.items()},
+            "clusters": int(status["clusterCount"]),
+            "pv": float(config["percentVariation"]),
+        }
+    finally:
+        client.delete_model(model_id)
+
+
+def load_reference(folder: Path, window: int) -> dict[str, I64]:
+    table = np.genfromtxt(folder / f"SWS{window}_Results.csv", delimiter=",", skip_header=1)
+    table = table.astype(np.int64)
+    return {k: table[:, i] for i, k in enumerate(("ID", "SI", "AD", "AH", "AM", "AW"))}
+
+
+def pct(a: npt.NDArray[np.bool_]) -> str:
+    return f"{100.0 * float(np.mean(a)):.1f} %"
+
+
+def report(window: int, ours: dict[str, object], ref: dict[str, I64]) -> list[tuple[str, str]]:
+    rid = ref["ID"]
+    sel = rid != 0
+    oid = ours["ID"]
+    assert isinstance(oid, np.ndarray)
+
+    def agree(key: str) -> str:
+        mine = ours[key]
+        assert isinstance(mine, np.ndarray)
+        return pct(mine[sel] == ref[key][sel])
+
+    inmodel = ((oid[sel] > 0) & (rid[sel] > 0)) | ((oid[sel] < 0) & (rid[sel] < 0))
+    return [
+        ("clusters (ours / service)", f"{ours['clusters']} / {int(rid.max())}"),
+        ("negative-id share (ours / service)", f"{pct(oid < 0)} / {pct(rid < 0)}"),
+        ("in-model agreement", pct(inmodel)),
+        ("AD agreement", agree("AD")),
+        ("AH agreement", agree("AH")),
+        ("AW agreement", agree("AW")),
+        ("PV (ours / service implied)", f"{ours['pv']:.3f} / {IMPLIED_PV[window]}"),
+    ]
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0]) if argv else DEFAULT_REF
+    needed = ["spliced_data.csv", *(f"SWS{w}_Results.csv" for w in WINDOWS)]
+    missing = [n for n in needed if not (folder / n).is_file()]
+    if missing:
+        print(f"skipped: reference data not found in {folder} (missing {', '.join(missing)})")
+        return 0
+    x = np.loadtxt(folder / "spliced_data.csv", dtype=np.float64).ravel()
+    print(f"trace: {len(x)} values, {BATCH} per request, over HTTP to a local server\n")
+    with AmberClient.local() as client:
+        for window in WINDOWS:
+            ref = load_reference(folder, window)
+            if len(ref["ID"]) != len(x):
+                print(f"window {window}: reference has {len(ref['ID'])} rows, trace {len(x)}")
+                return 1
+            rows = report(window, stream(client, window, x), ref)
+            print(f"window {window}")
+            width = max(len(k) for k, _ in rows)
+            for key, value in rows:
+                print(f"  {key:<{width}}  {value}")
+            print()
+    print(DEFINITIONS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
