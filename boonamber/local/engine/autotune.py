@@ -21,6 +21,8 @@ COARSE_STEP = 5  # coarse pass evaluates every 5th grid point
 SATURATION_MIN = 300  # counting stops (and extrapolates) after max(this, patterns/20) clusters
 SATURATION_DIV = 20
 SATURATED = 0.9  # a count this close to the number of patterns has "exploded"
+SETTLE_STEPS = 3  # past the knee, the count must hold steady over this many 0.001 steps...
+SETTLE_TOL = 0.01  # ... within this relative change; the PV is the far end of that stretch
 
 
 def tune_range(
@@ -84,7 +86,8 @@ def tune_pv(
     blocks: Blocks,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[float, dict[float, float]]:
-    """Choose percentVariation: the kneedle point of log(cluster count) vs PV over 0.010..0.200.
+    """Choose percentVariation: the kneedle point of log(cluster count) vs PV over 0.010..0.200,
+    then moved right to where the count has settled (see :func:`_settle`).
 
     The curve is evaluated on a coarse grid (every COARSE_STEP-th 0.001 step, from high PV
     down; once the count saturates near the pattern count, lower PVs reuse it), then the knee
@@ -121,7 +124,18 @@ def tune_pv(
     knee = coarse[int(np.argmax(_kneedle_score(PV_GRID[coarse], ys, *frame)))]
     fine = list(range(max(0, knee - COARSE_STEP + 1), min(last, knee + COARSE_STEP - 1) + 1))
     yf = np.log(np.array([count(i) for i in fine]))
-    best = fine[int(np.argmax(_kneedle_score(PV_GRID[fine], yf, *frame)))]
+    knee_fine = fine[int(np.argmax(_kneedle_score(PV_GRID[fine], yf, *frame)))]
+    best = _settle(knee_fine, last, count)
     if progress is not None:
         progress(1.0)
     return float(PV_GRID[best]), {float(PV_GRID[k]): c for k, c in sorted(counts.items())}
+
+
+def _settle(knee: int, last: int, count: Callable[[int], float]) -> int:
+    """Grid index SETTLE_STEPS past the first index >= ``knee`` from which the cluster count
+    holds within SETTLE_TOL for SETTLE_STEPS steps (``knee`` itself when it never settles)."""
+    for i in range(knee, last - SETTLE_STEPS + 1):
+        c0 = count(i)
+        if all(abs(count(i + k) - c0) <= SETTLE_TOL * c0 for k in range(1, SETTLE_STEPS + 1)):
+            return i + SETTLE_STEPS
+    return knee
