@@ -30,7 +30,7 @@ from boonamber.local.engine import EngineError
 from boonamber.local.errors import ApiError, BadRequest, TooLarge
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
 from boonamber.local.service import Service
-from boonamber.local.wire import dumps, token_answer
+from boonamber.local.wire import CLIPPED_HEADER, CLIPPED_KEY, dumps, token_answer
 from boonamber.v2.models.post_config_request import PostConfigRequest
 from boonamber.v2.models.post_data_request import PostDataRequest
 from boonamber.v2.models.post_learning_request import PostLearningRequest
@@ -137,6 +137,12 @@ def _parse_body(
     if null_at is not None:
         raise BadRequest(f"invalid request body: {null_at}: must not be null")
     return parsed
+
+
+def _data_reply(body: dict[str, Any]) -> Reply:
+    """A data answer: the clipped-values count travels in CLIPPED_HEADER, not in the body."""
+    clipped = int(body.pop(CLIPPED_KEY, 0))
+    return Reply(body, headers={CLIPPED_HEADER: str(clipped)})
 
 
 def _render(reply: Reply) -> Response:
@@ -292,14 +298,14 @@ class AmberApp:
         req: PostDataRequest = call.body
         values = parse_csv(req.data)
         mid = call.path["modelId"]
-        return Reply(self.service.post_data(call.account, mid, values))
+        return _data_reply(self.service.post_data(call.account, mid, values))
 
     def _put_data(self, call: Call) -> Reply:
         req: PutDataRequest = call.body
         vector = [(f.name, float(f.value)) for f in req.vector]
         rule = req.fusion_rule or "default"
         mid = call.path["modelId"]
-        return Reply(self.service.put_data(call.account, mid, vector, rule))
+        return _data_reply(self.service.put_data(call.account, mid, vector, rule))
 
     def _status(self, call: Call) -> Reply:
         mid = call.path["modelId"]

@@ -286,7 +286,11 @@ class Service:
                 modified=now_iso(now),
                 total_samples=lm.row.total_samples + len(values),
             )
-            return {"analytics": wire.analytics_answer(analytics), "status": self._status(lm)}
+            return {
+                "analytics": wire.analytics_answer(analytics),
+                "status": self._status(lm),
+                wire.CLIPPED_KEY: engine.last_clipped,
+            }
 
     def put_data(
         self, account_id: int, model_id: str, vector: list[tuple[str, float]], rule: str
@@ -312,6 +316,7 @@ class Service:
                 "vector": current,
                 "analytics": wire.analytics_answer(analytics),
                 "status": self._status(lm),
+                wire.CLIPPED_KEY: engine.last_clipped if processed else 0,
             }
 
     def post_outage(self, account_id: int, model_id: str) -> dict[str, Any]:

@@ -55,6 +55,14 @@ WIRE_NAMES: dict[str, str] = {
 }
 _WORD_RE = re.compile(r"[a-z_]+")
 
+#: Response header of postData / putData (a local-server extension, not in the spec): how many
+#: input values of the request lay outside their feature's range and were clipped to it.
+CLIPPED_HEADER = "X-Amber-Clipped"
+
+#: Key of a data answer under which the service hands that count to the application, which
+#: moves it into CLIPPED_HEADER (it never reaches the body).
+CLIPPED_KEY = "clipped"
+
 
 def wire_field(path: str) -> str:
     """``features[0].min_val`` -> ``features[0].minVal`` (unknown names kept)."""

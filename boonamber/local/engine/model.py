@@ -95,6 +95,7 @@ class AmberModel:
         self._store = TemplateStore(Blocks(f, config.streaming_window), length)
         self._scaler: Scaler | None = None
         self._tables: tuple[I64, I64] | None = None
+        self.last_clipped = 0  # values clipped by the last process() call (not persisted)
         if self._tr("buffering_samples") == 0:
             self._finish_buffering(None)
 
@@ -143,6 +144,7 @@ class AmberModel:
     def process_array(self, values: npt.NDArray[Any] | Sequence[float]) -> Analytics:
         """Like :meth:`process` but returns numpy arrays (int64, NW/OM float64)."""
         x = as_vectors(values, self.config.feature_count)
+        self.last_clipped = 0
         out = self._ingest(x)
         if self._s.state == LEARNING:
             self._check_graduation(None)
@@ -180,6 +182,7 @@ class AmberModel:
                 if exact_max is not None:
                     end = min(n, i + max(0, self._tr("learning_max_samples") - s.phase_vectors))
                 j = self._learn(ext, m, i, end, first, out)
+                self._count_clipped(x[i:j])
                 s.phase_vectors += j - i
                 i = j
                 if (
@@ -190,6 +193,7 @@ class AmberModel:
                     self._graduate(exact_max)
             else:
                 self._monitor(ext, m, i, n, first, out)
+                self._count_clipped(x[i:n])
                 s.phase_vectors += n - i
                 i = n
         keep = w - 1
@@ -199,6 +203,11 @@ class AmberModel:
             else np.zeros((0, self.config.feature_count))
         )
         return out
+
+    def _count_clipped(self, x: F64) -> None:
+        """Add the values of ``x`` outside the feature ranges to ``last_clipped``."""
+        if self._scaler is not None and len(x):
+            self.last_clipped += self._scaler.outside(x)
 
     def _buffer(self, x: F64, valid: npt.NDArray[np.bool_]) -> None:
         s = self._s
@@ -231,6 +240,7 @@ class AmberModel:
         lo, hi = tune_range(tuned, self.config.features, s.autotune_range, *prev)
         self._set_ranges(lo, hi)
         scaler = self._scaler_or_raise()
+        self._count_clipped(tuned)
         if self._store.count:  # re-normalise kept templates to the new ranges
             self._store.set_all(scaler.patterns(self._store.raw), self._store.raw)
         view = windows(scaler.vectors(data), w)
@@ -764,6 +774,7 @@ class AmberModel:
             model._store = store
             model._scaler = None
             model._tables = None
+            model.last_clipped = 0
             if len(model._s.lo):
                 model._set_ranges(model._s.lo, model._s.hi)
         except EngineError:

@@ -65,6 +65,11 @@ class Scaler:
         f = len(self.lo)
         return self.clip(raw.reshape(len(raw), -1, f)).reshape(len(raw), -1)
 
+    def outside(self, x: F64) -> int:
+        """How many values of vectors ``x`` (n, F) lie outside their feature's range (and
+        are therefore clipped)."""
+        return int(np.count_nonzero((x < self.lo) | (x > self.hi)))
+
     def vectors(self, x: F64) -> F64:
         """Scaled vectors (n, F) from raw vectors."""
         return (np.clip(x, self.lo, self.hi) - self.lo) * self.scale
