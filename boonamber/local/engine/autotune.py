@@ -23,6 +23,7 @@ SATURATION_DIV = 20
 SATURATED = 0.9  # a count this close to the number of patterns has "exploded"
 SETTLE_STEPS = 3  # past the knee, the count must hold steady over this many 0.001 steps...
 SETTLE_TOL = 0.01  # ... within this relative change; the PV is the far end of that stretch
+SETTLE_SEARCH = 5  # the stretch must start within this many steps of the knee (else: knee)
 
 
 def tune_range(
@@ -132,9 +133,10 @@ def tune_pv(
 
 
 def _settle(knee: int, last: int, count: Callable[[int], float]) -> int:
-    """Grid index SETTLE_STEPS past the first index >= ``knee`` from which the cluster count
-    holds within SETTLE_TOL for SETTLE_STEPS steps (``knee`` itself when it never settles)."""
-    for i in range(knee, last - SETTLE_STEPS + 1):
+    """Grid index SETTLE_STEPS past the first index in [knee, knee + SETTLE_SEARCH) from which
+    the cluster count holds within SETTLE_TOL for SETTLE_STEPS steps (``knee`` when none does:
+    a count still falling steadily past the knee has no plateau to settle on)."""
+    for i in range(knee, min(knee + SETTLE_SEARCH, last - SETTLE_STEPS + 1)):
         c0 = count(i)
         if all(abs(count(i + k) - c0) <= SETTLE_TOL * c0 for k in range(1, SETTLE_STEPS + 1)):
             return i + SETTLE_STEPS
