@@ -63,6 +63,7 @@ class AmberCloudError(AmberError):
         method: the HTTP method of the failed request.
         path: the path of the failed request, relative to the server URL.
         headers: the response headers, if any.
+        attempts: how many times the request was sent (1 when it was not retried).
     """
 
     def __init__(
@@ -81,6 +82,9 @@ class AmberCloudError(AmberError):
         self.method = method
         self.path = path
         self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.attempts = 1
+        #: How the request was retried, e.g. ``"3 attempts in 1.4 s"`` (shown by ``str()``).
+        self.attempts_note: str | None = None
 
     @property
     def code(self) -> int | None:
@@ -91,6 +95,8 @@ class AmberCloudError(AmberError):
         text = self.message if self.status is None else f"{self.status}: {self.message}"
         if self.method and self.path:
             text += f" ({self.method} {self.path})"
+        if self.attempts_note:
+            text += f" [{self.attempts_note}]"
         return text
 
     def __repr__(self) -> str:
@@ -218,10 +224,30 @@ def _translate_urllib3(exc: Exception, request: RequestInfo, secrets: list[str])
     return AmberConnectionError(f"connection failed: {detail}", **kw)
 
 
+def _translate_httpx(exc: Exception, request: RequestInfo, secrets: list[str]) -> AmberError:
+    """The errors of the async client's httpx transport, as :func:`_translate_urllib3`."""
+    import httpx
+
+    kw: dict[str, Any] = {"method": request.method, "path": request.path}
+    detail = redact(str(exc) or type(exc).__name__, secrets)
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return AmberTimeoutError("timed out connecting", request_sent=False, **kw)
+    if isinstance(exc, httpx.TimeoutException):
+        return AmberTimeoutError("timed out waiting for the answer", **kw)
+    if isinstance(exc, httpx.ProxyError):
+        return AmberConnectionError(f"proxy error: {detail}", request_sent=False, **kw)
+    if isinstance(exc, httpx.ConnectError):
+        if "SSL" in detail or "certificate" in detail:
+            return AmberConnectionError(f"TLS error: {detail}", request_sent=False, **kw)
+        return AmberConnectionError(f"could not connect: {detail}", request_sent=False, **kw)
+    return AmberConnectionError(f"connection failed: {detail}", **kw)
+
+
 def translate(
     exc: BaseException, request: RequestInfo, secrets: Iterable[str] = ()
 ) -> BaseException:
-    """Map an exception from the generated client / urllib3 / pydantic to the facade's own.
+    """Map an exception from the generated client / urllib3 / httpx / pydantic to the
+    facade's own.
 
     Returns ``exc`` itself when it is not one the facade knows (a bug, ``KeyboardInterrupt``).
     """
@@ -237,6 +263,8 @@ def translate(
         return _translate_api_exception(exc, request, secret_list)
     if isinstance(exc, HTTPError):
         return _translate_urllib3(exc, request, secret_list)
+    if type(exc).__module__.startswith("httpx") and isinstance(exc, Exception):
+        return _translate_httpx(exc, request, secret_list)
     if isinstance(exc, OpenApiException | ValidationError):
         detail = redact(" ".join(str(exc).split()), secret_list)
         if request.sent:

@@ -27,12 +27,14 @@ class RetryPolicy:
       ``post_data`` and ``put_data`` are never replayed once they may have reached the server.
 
     The wait is ``min(max_backoff, initial_backoff * 2**attempt)`` minus up to ``jitter``
-    of it at random; a ``Retry-After`` header (seconds or HTTP date) is honoured instead,
+    of it at random (``connect_backoff`` instead of ``initial_backoff`` when the connection
+    could not be opened: a refused connection fails within about a second); a ``Retry-After`` header (seconds or HTTP date) is honoured instead,
     capped at ``max_retry_after``. ``RetryPolicy(max_retries=0)`` turns retries off.
     """
 
     max_retries: int = DEFAULT_MAX_RETRIES
     initial_backoff: float = 0.5
+    connect_backoff: float = 0.15
     max_backoff: float = 8.0
     max_retry_after: float = 60.0
     jitter: float = 0.25
@@ -45,7 +47,7 @@ class RetryPolicy:
             or self.max_retries < 0
         ):
             raise AmberUserError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
-        for name in ("initial_backoff", "max_backoff", "max_retry_after"):
+        for name in ("initial_backoff", "connect_backoff", "max_backoff", "max_retry_after"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value < 0:
                 raise AmberUserError(f"{name} must be a number >= 0, got {value!r}")
@@ -67,7 +69,10 @@ class RetryPolicy:
         retry_after = _retry_after(error)
         if retry_after is not None:
             return min(retry_after, self.max_retry_after)
-        base = min(self.max_backoff, self.initial_backoff * (2.0**attempt))
+        initial = self.initial_backoff
+        if isinstance(error, AmberConnectionError) and not error.request_sent:
+            initial = min(initial, self.connect_backoff)
+        base = min(self.max_backoff, initial * (2.0**attempt))
         return base * (1 - self.jitter * random.random())
 
 

@@ -1,21 +1,30 @@
 """Single-flight bearer-token management for one client.
 
 The provider logs in lazily, refreshes *before* expiry (margin ``min(60 s, ttl / 2)``),
-falls back to a fresh login when a refresh fails, and lets exactly one thread renew the
-token while the others wait for it.
+falls back to a fresh login when a refresh fails, and lets exactly one thread (or, in
+:class:`AsyncTokenProvider`, one asyncio task) renew the token while the others wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from boonamber.facade.errors import AmberAuthenticationError, AmberCloudError, AmberConnectionError
+from boonamber.facade.log import logger
 
-__all__ = ["AUTH_SCHEME", "TokenGrant", "TokenProvider", "bearer_auth", "check_auth_binding"]
+__all__ = [
+    "AUTH_SCHEME",
+    "AsyncTokenProvider",
+    "TokenGrant",
+    "TokenProvider",
+    "bearer_auth",
+    "check_auth_binding",
+]
 
 #: Name of the spec's security scheme (``components.securitySchemes``), i.e. the key the
 #: generated ``Configuration.api_key`` / ``auth_settings()`` use for the bearer token.
@@ -43,7 +52,53 @@ class _Token:
     expires_at: float
 
 
-class TokenProvider:
+class _TokenState:
+    """The token held by a provider, and when to renew it (shared by both providers)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._token: _Token | None = None
+        self.logins = 0
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        state = "no token" if self._token is None else "token held"
+        return f"<{type(self).__name__} ({state})>"
+
+    def _valid(self) -> str | None:
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        return None
+
+    def invalidate(self, value: str) -> None:
+        """Forget ``value`` if it is still the current token (after the server rejected it)."""
+        if self._token is not None and self._token.value == value:
+            self._token.refresh_at = float("-inf")
+
+    def clear(self) -> None:
+        """Drop every token (the next call logs in again)."""
+        self._token = None
+
+    def _refresh_token(self) -> str | None:
+        old = self._token
+        return old.refresh_token if old is not None and old.refresh_token else None
+
+    def _store(self, grant: TokenGrant, how: str) -> str:
+        now = self._clock()
+        ttl = max(0.0, grant.expires_in)
+        margin = min(60.0, ttl / 2)
+        self._token = _Token(
+            value=grant.id_token,
+            refresh_token=grant.refresh_token,
+            refresh_at=now + ttl - margin,
+            expires_at=now + ttl,
+        )
+        logger.debug("token %s: valid %.0f s, renewed after %.0f s", how, ttl, ttl - margin)
+        return grant.id_token
+
+
+class TokenProvider(_TokenState):
     """Hands out a valid ID token; thread-safe, renews at most once per expiry.
 
     ``login()`` and ``refresh(refresh_token)`` perform the HTTP calls and return a
@@ -57,64 +112,85 @@ class TokenProvider:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(clock)
         self._login = login
         self._refresh = refresh
-        self._clock = clock
         self._lock = threading.Lock()
-        self._token: _Token | None = None
-        self.logins = 0
-        self.refreshes = 0
-
-    def __repr__(self) -> str:
-        state = "no token" if self._token is None else "token held"
-        return f"<TokenProvider ({state})>"
 
     def get(self) -> str:
         """Return a token valid for at least the refresh margin, renewing it if needed."""
-        token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token.value
+        value = self._valid()
+        if value is not None:
+            return value
         with self._lock:
-            token = self._token
-            if token is not None and self._clock() < token.refresh_at:
-                return token.value  # another thread renewed it while we waited
-            token = self._renew(token)
-            self._token = token
-            return token.value
+            value = self._valid()  # another thread renewed it while we waited
+            return value if value is not None else self._renew()
 
     def invalidate(self, value: str) -> None:
         """Forget ``value`` if it is still the current token (after the server rejected it)."""
         with self._lock:
-            if self._token is not None and self._token.value == value:
-                self._token.refresh_at = float("-inf")
+            super().invalidate(value)
 
     def clear(self) -> None:
         """Drop every token (the next call logs in again)."""
         with self._lock:
-            self._token = None
+            super().clear()
 
-    def _renew(self, old: _Token | None) -> _Token:
-        if old is not None and old.refresh_token:
+    def _renew(self) -> str:
+        refresh_token = self._refresh_token()
+        if refresh_token is not None:
             try:
                 self.refreshes += 1
-                return self._store(self._refresh(old.refresh_token))
+                return self._store(self._refresh(refresh_token), "refreshed")
             except AmberConnectionError:
                 raise
-            except AmberCloudError:
-                pass  # refresh token rejected or expired: log in again
+            except AmberCloudError as e:
+                logger.debug("token refresh rejected (%s): logging in again", e)
         self.logins += 1
-        return self._store(self._login())
+        return self._store(self._login(), "login")
 
-    def _store(self, grant: TokenGrant) -> _Token:
-        now = self._clock()
-        ttl = max(0.0, grant.expires_in)
-        margin = min(60.0, ttl / 2)
-        return _Token(
-            value=grant.id_token,
-            refresh_token=grant.refresh_token,
-            refresh_at=now + ttl - margin,
-            expires_at=now + ttl,
-        )
+
+class AsyncTokenProvider(_TokenState):
+    """:class:`TokenProvider` for asyncio: one task renews, the others await its token.
+
+    ``login()`` and ``refresh(refresh_token)`` are coroutine functions.
+    """
+
+    def __init__(
+        self,
+        login: Callable[[], Awaitable[TokenGrant]],
+        refresh: Callable[[str], Awaitable[TokenGrant]],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(clock)
+        self._login = login
+        self._refresh = refresh
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self) -> str:
+        """Return a token valid for at least the refresh margin, renewing it if needed."""
+        value = self._valid()
+        if value is not None:
+            return value
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            value = self._valid()  # another task renewed it while we waited
+            return value if value is not None else await self._renew()
+
+    async def _renew(self) -> str:
+        refresh_token = self._refresh_token()
+        if refresh_token is not None:
+            try:
+                self.refreshes += 1
+                return self._store(await self._refresh(refresh_token), "refreshed")
+            except AmberConnectionError:
+                raise
+            except AmberCloudError as e:
+                logger.debug("token refresh rejected (%s): logging in again", e)
+        self.logins += 1
+        return self._store(await self._login(), "login")
 
 
 def parse_grant(id_token: Any, refresh_token: Any, expires_in: Any) -> TokenGrant:

@@ -1,12 +1,12 @@
-"""One client's connection to the server: generated ApiClient, tokens, retries, timeouts.
+"""One sync client's connection to the server: generated ApiClient, tokens, timeouts.
 
-Every facade call goes through :meth:`Transport.invoke`, the one place where a request
-gets its bearer token, is retried, and has its errors translated.
+Every facade call goes through :meth:`Transport.invoke`: the shared request core
+(:mod:`boonamber.facade.operations`) serializes it, attaches the bearer token, decides on
+retries and translates errors; this module sends the bytes with the generated urllib3 client.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,19 +15,14 @@ import urllib3
 
 from boonamber._version import __version__
 from boonamber.facade.credentials import Settings
-from boonamber.facade.errors import (
-    AmberAuthenticationError,
-    AmberCloudError,
-    AmberUserError,
-    RequestInfo,
-    translate,
-)
+from boonamber.facade.errors import AmberAuthenticationError, AmberCloudError, AmberUserError
+from boonamber.facade.log import setup_from_env
+from boonamber.facade.operations import Attempts, finish, operation, prepare
 from boonamber.facade.retry import RetryPolicy
 from boonamber.facade.tokens import (
     AUTH_SCHEME,
     TokenGrant,
     TokenProvider,
-    bearer_auth,
     check_auth_binding,
     parse_grant,
 )
@@ -70,38 +65,11 @@ def normalize_timeout(
 
 
 class TracingApiClient(ApiClient):
-    """The generated ``ApiClient``, remembering per thread which request it last sent.
-
-    The facade uses the record to name the method and path of a failed request.
-    """
+    """The generated ``ApiClient`` with the facade's User-Agent."""
 
     def __init__(self, configuration: Configuration) -> None:
         super().__init__(configuration)
         self.user_agent = f"boonamber/{__version__} (python; facade)"
-        self._trace = threading.local()
-
-    def reset_trace(self) -> None:
-        """Forget the request recorded for the current thread."""
-        self._trace.info = None
-
-    def last_request(self) -> RequestInfo:
-        """The request last sent from the current thread (empty if none since the reset)."""
-        info = getattr(self._trace, "info", None)
-        return info if isinstance(info, RequestInfo) else RequestInfo()
-
-    def call_api(
-        self,
-        method: str,
-        url: str,
-        header_params: Any = None,
-        body: Any = None,
-        post_params: Any = None,
-        _request_timeout: Any = None,
-    ) -> Any:
-        host = str(self.configuration.host)
-        path = url[len(host) :] if url.startswith(host) else url
-        self._trace.info = RequestInfo(method=method, path=path, sent=True)
-        return super().call_api(method, url, header_params, body, post_params, _request_timeout)
 
 
 def build_configuration(host: str, settings: Settings) -> Configuration:
@@ -128,6 +96,7 @@ class Transport:
         self, settings: Settings, *, timeout: tuple[float, float], retry: RetryPolicy
     ) -> None:
         check_auth_binding()
+        setup_from_env()
         self.settings = settings
         self.timeout = timeout
         self.retry = retry
@@ -211,43 +180,37 @@ class Transport:
         request_timeout: Any = None,
         **kwargs: Any,
     ) -> ApiResponse[T]:
-        """Call a generated ``*_with_http_info`` method with token, retries and translation.
-
-        A 401 answer invalidates the token that was sent and the call is repeated once
-        with a new one (the server did not process the rejected request).
-        """
+        """Send the operation of a generated ``*_with_http_info`` method (``fn`` is only
+        its name and serializer) with token, retries and error translation."""
         if self._closed:
             raise AmberUserError("this AmberClient is closed")
         timeout = normalize_timeout(request_timeout, self.timeout)
-        api_client = getattr(getattr(fn, "__self__", None), "api_client", self.api_client)
-        attempt = 0
-        reauthenticated = False
+        op = operation(fn, args, kwargs)
+        attempts = Attempts(
+            self.retry,
+            replayable=replayable,
+            secrets=self.secrets,
+            invalidate=self.tokens.invalidate,
+        )
         while True:
             token = self.tokens.get() if auth else None
-            call_kwargs = dict(kwargs, _request_timeout=timeout)
-            if token is not None:
-                call_kwargs["_request_auth"] = bearer_auth(token)
-            api_client.reset_trace()
+            request = prepare(op, token)
+            attempts.sending()
             try:
-                return fn(*args, **call_kwargs)
+                raw = op.api.api_client.call_api(
+                    request.method,
+                    request.url,
+                    request.headers,
+                    request.body,
+                    request.post_params,
+                    _request_timeout=timeout,
+                )
+                response: ApiResponse[T] = finish(op, raw.response)
             except Exception as exc:
-                error = translate(exc, api_client.last_request(), self.secrets())
-                if error is exc:
-                    raise
-                if (
-                    token is not None
-                    and not reauthenticated
-                    and isinstance(error, AmberCloudError)
-                    and error.status == 401
-                ):
-                    reauthenticated = True
-                    self.tokens.invalidate(token)
-                    continue
-                if self.retry.should_retry(error, attempt, replayable=replayable):
-                    time.sleep(self.retry.delay(error, attempt))
-                    attempt += 1
-                    continue
-                raise error from exc
+                time.sleep(attempts.failed(exc, request, token))
+                continue
+            attempts.succeeded(request, response.status_code)
+            return response
 
     def close(self) -> None:
         """Drop pooled connections and tokens; later calls raise ``AmberUserError``."""

@@ -286,6 +286,16 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _delete_model_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _delete_model_response_types: Dict[str, Optional[str]] = {
+        '200': "DeleteModelResponse",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _delete_model_serialize(
         self,
         model_id,
@@ -558,6 +568,17 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_config_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_config_response_types: Dict[str, Optional[str]] = {
+        '200': "PostConfigResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
 
     def _get_config_serialize(
         self,
@@ -832,6 +853,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_diagnostic_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_diagnostic_response_types: Dict[str, Optional[str]] = {
+        '200': "bytes",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _get_diagnostic_serialize(
         self,
         model_id,
@@ -1103,6 +1135,16 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_model_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_model_response_types: Dict[str, Optional[str]] = {
+        '200': "PostModelResponse",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _get_model_serialize(
         self,
         model_id,
@@ -1369,6 +1411,15 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_models_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_models_response_types: Dict[str, Optional[str]] = {
+        '200': "GetModelsResponse",
+        '401': "Error",
+        '500': "Error",
+    }
 
     def _get_models_serialize(
         self,
@@ -1643,6 +1694,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_nano_status_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_nano_status_response_types: Dict[str, Optional[str]] = {
+        '200': "GetNanoStatusResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _get_nano_status_serialize(
         self,
         model_id,
@@ -1915,6 +1977,17 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_pretrain_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_pretrain_response_types: Dict[str, Optional[str]] = {
+        '200': "GetPretrainResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
 
     def _get_pretrain_serialize(
         self,
@@ -2213,6 +2286,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_root_cause_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_root_cause_response_types: Dict[str, Optional[str]] = {
+        '200': "GetRootCauseResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _get_root_cause_serialize(
         self,
         model_id,
@@ -2495,6 +2579,17 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_status_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_status_response_types: Dict[str, Optional[str]] = {
+        '200': "GetStatusResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
 
     def _get_status_serialize(
         self,
@@ -2781,6 +2876,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_summary_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_summary_response_types: Dict[str, Optional[str]] = {
+        '200': "GetSummaryResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _get_summary_serialize(
         self,
         model_id,
@@ -3059,6 +3165,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_usage_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_usage_response_types: Dict[str, Optional[str]] = {
+        '200': "GetUsageResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _get_usage_serialize(
         self,
         model_id,
@@ -3313,6 +3430,15 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _get_version_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _get_version_response_types: Dict[str, Optional[str]] = {
+        '200': "GetVersionResponse",
+        '401': "Error",
+        '500': "Error",
+    }
 
     def _get_version_serialize(
         self,
@@ -3598,6 +3724,18 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_config_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_config_response_types: Dict[str, Optional[str]] = {
+        '200': "PostConfigResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
 
     def _post_config_serialize(
         self,
@@ -3903,6 +4041,18 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_data_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_data_response_types: Dict[str, Optional[str]] = {
+        '200': "PostDataResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
+
     def _post_data_serialize(
         self,
         body,
@@ -4207,6 +4357,18 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_learning_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_learning_response_types: Dict[str, Optional[str]] = {
+        '200': "PostLearningResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
+
     def _post_learning_serialize(
         self,
         body,
@@ -4495,6 +4657,17 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_model_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_model_response_types: Dict[str, Optional[str]] = {
+        '200': "PostModelResponse",
+        '400': "Error",
+        '401': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
 
     def _post_model_serialize(
         self,
@@ -4797,6 +4970,18 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_model_copy_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_model_copy_response_types: Dict[str, Optional[str]] = {
+        '200': "PostModelResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
+
     def _post_model_copy_serialize(
         self,
         model_id,
@@ -5086,6 +5271,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_model_migrate_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_model_migrate_response_types: Dict[str, Optional[str]] = {
+        '200': "PostModelResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
+
     def _post_model_migrate_serialize(
         self,
         v1_model_id,
@@ -5358,6 +5554,17 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_oauth2_access_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_oauth2_access_response_types: Dict[str, Optional[str]] = {
+        '200': "PostOauth2AccessResponse",
+        '400': "Error",
+        '401': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
 
     def _post_oauth2_access_serialize(
         self,
@@ -5644,6 +5851,17 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_oauth2_refresh_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_oauth2_refresh_response_types: Dict[str, Optional[str]] = {
+        '200': "PostOauth2RefreshResponse",
+        '400': "Error",
+        '401': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
+
     def _post_oauth2_refresh_serialize(
         self,
         body,
@@ -5928,6 +6146,17 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_outage_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_outage_response_types: Dict[str, Optional[str]] = {
+        '200': "Error",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '500': "Error",
+    }
 
     def _post_outage_serialize(
         self,
@@ -6244,6 +6473,19 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _post_pretrain_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _post_pretrain_response_types: Dict[str, Optional[str]] = {
+        '200': "PostPretrainResponse",
+        '202': "PostPretrainResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
+
     def _post_pretrain_serialize(
         self,
         body,
@@ -6554,6 +6796,18 @@ class DefaultApi:
         return response_data.response
 
 
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _put_data_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _put_data_response_types: Dict[str, Optional[str]] = {
+        '200': "PutDataResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
+
     def _put_data_serialize(
         self,
         body,
@@ -6857,6 +7111,18 @@ class DefaultApi:
         )
         return response_data.response
 
+
+    # boonamber: the operation's response types as data, for the facade's shared request core
+    # (boonamber.facade.operations), which serializes with _put_model_serialize and
+    # deserializes with ApiClient.response_deserialize over urllib3 (sync) or httpx (async).
+    _put_model_response_types: Dict[str, Optional[str]] = {
+        '200': "PostModelResponse",
+        '400': "Error",
+        '401': "Error",
+        '404': "Error",
+        '413': "Error",
+        '500': "Error",
+    }
 
     def _put_model_serialize(
         self,
