@@ -15,15 +15,27 @@ from typing import TYPE_CHECKING, Any
 
 from boonamber._version import __version__
 
-__all__ = ["AmberClient", "AmberCloudError", "AmberUserError", "__version__"]
+__all__ = [
+    "AmberClient",
+    "AmberCloudError",
+    "AmberUserError",
+    "AsyncAmberClient",
+    "__version__",
+    "plot",
+]
+
+_FACADE = ("AmberClient", "AmberCloudError", "AmberUserError", "AsyncAmberClient")
 
 if TYPE_CHECKING:
-    from boonamber.facade import AmberClient, AmberCloudError, AmberUserError
+    from boonamber.facade import AmberClient, AmberCloudError, AmberUserError, AsyncAmberClient
+    from boonamber.plotting import plot
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("AmberClient", "AmberCloudError", "AmberUserError"):
+    if name in _FACADE:
         return getattr(import_module("boonamber.facade"), name)
+    if name == "plot":
+        return import_module("boonamber.plotting").plot
     raise AttributeError(f"module 'boonamber' has no attribute {name!r}")
 
 

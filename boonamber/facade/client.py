@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from boonamber.facade import pretrain, requests
 from boonamber.facade.convert import to_table
-from boonamber.facade.credentials import Cert, resolve_settings
+from boonamber.facade.credentials import Cert, Settings, resolve_settings
 from boonamber.facade.errors import AmberUserError
 from boonamber.facade.requests import DEFAULT_BATCH_VALUES
 from boonamber.facade.requests import model_id as _model_id
@@ -48,9 +48,20 @@ if TYPE_CHECKING:
     )
     from boonamber.v2.api_response import ApiResponse
 
-__all__ = ["DEFAULT_BATCH_VALUES", "AmberClient"]
+__all__ = ["DEFAULT_BATCH_VALUES", "AmberClient", "connection"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def connection(
+    *, max_retries: int | RetryPolicy | None, **settings: Any
+) -> tuple[Settings, RetryPolicy]:
+    """The resolved settings and retry policy of a client (sync or async) from its arguments."""
+    resolved = resolve_settings(**settings)
+    if isinstance(max_retries, RetryPolicy):
+        return resolved, max_retries
+    count = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+    return resolved, RetryPolicy(max_retries=count)
 
 
 class AmberClient:
@@ -100,7 +111,7 @@ class AmberClient:
         proxy: str | None = None,
         max_retries: int | RetryPolicy | None = None,
     ) -> None:
-        settings = resolve_settings(
+        settings, policy = connection(
             profile_name=profile_name,
             license_file=license_file,
             server=server,
@@ -112,13 +123,8 @@ class AmberClient:
             verify=verify,
             cert=cert,
             proxy=proxy,
+            max_retries=max_retries,
         )
-        if isinstance(max_retries, RetryPolicy):
-            policy = max_retries
-        else:
-            policy = RetryPolicy(
-                max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-            )
         self._transport = Transport(
             settings, timeout=normalize_timeout(timeout, DEFAULT_TIMEOUT), retry=policy
         )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from boonamber.facade.errors import (
+    AmberAuthenticationError,
     AmberCloudError,
     AmberConnectionError,
     AmberError,
@@ -26,13 +27,26 @@ from boonamber.facade.errors import (
 )
 from boonamber.facade.log import logger
 from boonamber.facade.retry import RetryPolicy
-from boonamber.facade.tokens import bearer_auth
+from boonamber.facade.tokens import TokenGrant, bearer_auth, parse_grant
 
 if TYPE_CHECKING:
+    from boonamber.facade.credentials import Settings
     from boonamber.v2.api.default_api import DefaultApi
     from boonamber.v2.api_response import ApiResponse
 
-__all__ = ["Attempts", "Operation", "RawResponse", "Request", "finish", "operation", "prepare"]
+__all__ = [
+    "Attempts",
+    "Operation",
+    "RawResponse",
+    "Request",
+    "finish",
+    "grant",
+    "login_failure",
+    "login_operation",
+    "operation",
+    "prepare",
+    "refresh_operation",
+]
 
 _SUFFIX = "_with_http_info"
 
@@ -231,3 +245,40 @@ class Attempts:
             error.attempts_note = f"1 attempt; {why}"
         error.attempts = n
         return error
+
+
+# ---------------------------------------------------------------- login
+def login_operation(oauth_api: DefaultApi, settings: Settings) -> Operation:
+    """The login request of an account (``POST /oauth2/access``)."""
+    from boonamber.v2.models.post_oauth2_access_request import PostOauth2AccessRequest
+
+    body = PostOauth2AccessRequest(licenseKey=settings.license_key, secretKey=settings.secret_key)
+    return Operation(oauth_api, "post_oauth2_access", (body,))
+
+
+def refresh_operation(oauth_api: DefaultApi, refresh_token: str) -> Operation:
+    """The token refresh request (``POST /oauth2/refresh``)."""
+    from boonamber.v2.models.post_oauth2_refresh_request import PostOauth2RefreshRequest
+
+    body = PostOauth2RefreshRequest(refreshToken=refresh_token)
+    return Operation(oauth_api, "post_oauth2_refresh", (body,))
+
+
+def grant(response: ApiResponse[Any]) -> TokenGrant:
+    """The token grant in the answer to a login or refresh."""
+    data = response.data
+    return parse_grant(data.id_token, data.refresh_token, data.expires_in)
+
+
+def login_failure(error: AmberCloudError) -> AmberCloudError:
+    """A failed login: rejected credentials become :class:`AmberAuthenticationError`."""
+    if error.status not in (400, 401, 403):
+        return error
+    return AmberAuthenticationError(
+        f"login rejected: {error.message}",
+        status=error.status,
+        body=error.body,
+        method=error.method,
+        path=error.path,
+        headers=error.headers,
+    )

@@ -54,7 +54,8 @@ def check_chunk_size(chunk_size: Any) -> int:
     return chunk_size
 
 
-def _txn_id(response: Any) -> str | None:
+def txn_id(response: Any) -> str | None:
+    """The transaction id in the answer to a first chunk (body or ``txnId`` header)."""
     txn = getattr(response.data, "txn_id", None)
     if not txn and response.headers is not None:
         txn = response.headers.get("txnId")
@@ -104,7 +105,7 @@ def upload(
     report(first_count)
     if n == 1:
         return last
-    txn = _txn_id(last)
+    txn = txn_id(last)
     if not txn:
         raise AmberCloudError(
             "the server's answer to the first pretrain chunk carries no txnId",
@@ -133,11 +134,34 @@ def upload(
                 raise error
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    # the answer that saw the most progress (answers to concurrent chunks can cross)
-    return max(finished, key=lambda r: _RANK.get(getattr(r.data, "status", None) or "", 0))
+    return most_advanced(finished)
 
 
 _RANK = {"Chunking": 1, "Pretraining": 2, "Pretrained": 3}
+
+
+def most_advanced(answers: list[Any]) -> Any:
+    """The chunk answer that saw the most progress (answers to concurrent chunks can cross)."""
+    return max(answers, key=lambda r: _RANK.get(getattr(r.data, "status", None) or "", 0))
+
+
+def check_pretrain(status: Any, remaining: float, timeout: float) -> bool:
+    """``True`` once ``status`` (a ``GetPretrainResponse``) is Pretrained, ``False`` to keep
+    polling; raises when the job failed or ``remaining`` seconds of ``timeout`` ran out."""
+    state = getattr(status, "status", None)
+    if state == "Pretrained":
+        return True
+    if state == "None":  # the server dropped the job (it resets the status on failure)
+        message = getattr(status, "message", None) or "no pretraining under way"
+        raise AmberCloudError(f"pretraining did not complete: {message}")
+    if remaining <= 0:
+        message = getattr(status, "message", None)
+        raise AmberPretrainTimeoutError(
+            f"pretraining did not finish within {timeout:g} s "
+            f"(status {state!r}{': ' + message if message else ''}); "
+            "call get_pretrain() later, or pass a larger timeout="
+        )
+    return False
 
 
 def wait_until_pretrained(
@@ -156,21 +180,9 @@ def wait_until_pretrained(
     delay = 0.05
     while True:
         status = get_status()
-        state = getattr(status, "status", None)
-        if state == "Pretrained":
+        if check_pretrain(status, deadline - clock(), timeout):
             return status
-        if state == "None":  # the server dropped the job (it resets the status on failure)
-            message = getattr(status, "message", None) or "no pretraining under way"
-            raise AmberCloudError(f"pretraining did not complete: {message}")
-        remaining = deadline - clock()
-        if remaining <= 0:
-            message = getattr(status, "message", None)
-            raise AmberPretrainTimeoutError(
-                f"pretraining did not finish within {timeout:g} s "
-                f"(status {state!r}{': ' + message if message else ''}); "
-                "call get_pretrain() later, or pass a larger timeout="
-            )
-        sleep(min(delay, remaining))
+        sleep(min(delay, max(0.0, deadline - clock())))
         delay = min(delay * 1.5, 2.0)
 
 

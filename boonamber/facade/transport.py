@@ -15,16 +15,25 @@ import urllib3
 
 from boonamber._version import __version__
 from boonamber.facade.credentials import Settings
-from boonamber.facade.errors import AmberAuthenticationError, AmberCloudError, AmberUserError
+from boonamber.facade.errors import AmberCloudError, AmberUserError
 from boonamber.facade.log import setup_from_env
-from boonamber.facade.operations import Attempts, finish, operation, prepare
+from boonamber.facade.operations import (
+    Attempts,
+    Operation,
+    finish,
+    grant,
+    login_failure,
+    login_operation,
+    operation,
+    prepare,
+    refresh_operation,
+)
 from boonamber.facade.retry import RetryPolicy
 from boonamber.facade.tokens import (
     AUTH_SCHEME,
     TokenGrant,
     TokenProvider,
     check_auth_binding,
-    parse_grant,
 )
 from boonamber.v2.api.default_api import DefaultApi
 from boonamber.v2.api_client import ApiClient
@@ -125,40 +134,18 @@ class Transport:
         config.api_key[AUTH_SCHEME] = self.tokens.get()
 
     def _login(self) -> TokenGrant:
-        from boonamber.v2.models.post_oauth2_access_request import PostOauth2AccessRequest
-
-        body = PostOauth2AccessRequest(
-            licenseKey=self.settings.license_key, secretKey=self.settings.secret_key
-        )
+        op = login_operation(self.oauth_api, self.settings)
         try:
-            response = self.invoke(
-                self.oauth_api.post_oauth2_access_with_http_info, body, replayable=True, auth=False
-            )
+            return grant(self.send(op, replayable=True, auth=False))
         except AmberCloudError as e:
-            if e.status in (400, 401, 403):
-                raise AmberAuthenticationError(
-                    f"login rejected: {e.message}",
-                    status=e.status,
-                    body=e.body,
-                    method=e.method,
-                    path=e.path,
-                    headers=e.headers,
-                ) from e
-            raise
-        data = response.data
-        return parse_grant(data.id_token, data.refresh_token, data.expires_in)
+            failure = login_failure(e)
+            if failure is e:
+                raise
+            raise failure from e
 
     def _refresh(self, refresh_token: str) -> TokenGrant:
-        from boonamber.v2.models.post_oauth2_refresh_request import PostOauth2RefreshRequest
-
-        response = self.invoke(
-            self.oauth_api.post_oauth2_refresh_with_http_info,
-            PostOauth2RefreshRequest(refreshToken=refresh_token),
-            replayable=True,
-            auth=False,
-        )
-        data = response.data
-        return parse_grant(data.id_token, data.refresh_token, data.expires_in)
+        op = refresh_operation(self.oauth_api, refresh_token)
+        return grant(self.send(op, replayable=True, auth=False))
 
     def secrets(self) -> list[str]:
         """Every value that must be scrubbed from error messages."""
@@ -180,12 +167,23 @@ class Transport:
         request_timeout: Any = None,
         **kwargs: Any,
     ) -> ApiResponse[T]:
-        """Send the operation of a generated ``*_with_http_info`` method (``fn`` is only
-        its name and serializer) with token, retries and error translation."""
+        """Send the operation of a generated ``*_with_http_info`` method (``fn`` names the
+        operation) with token, retries and error translation."""
+        op = operation(fn, args, kwargs)
+        return self.send(op, replayable=replayable, auth=auth, request_timeout=request_timeout)
+
+    def send(
+        self,
+        op: Operation,
+        *,
+        replayable: bool,
+        auth: bool = True,
+        request_timeout: Any = None,
+    ) -> ApiResponse[Any]:
+        """Send ``op`` over urllib3: the shared core prepares it and decides on retries."""
         if self._closed:
             raise AmberUserError("this AmberClient is closed")
         timeout = normalize_timeout(request_timeout, self.timeout)
-        op = operation(fn, args, kwargs)
         attempts = Attempts(
             self.retry,
             replayable=replayable,
@@ -205,7 +203,7 @@ class Transport:
                     request.post_params,
                     _request_timeout=timeout,
                 )
-                response: ApiResponse[T] = finish(op, raw.response)
+                response = finish(op, raw.response)
             except Exception as exc:
                 time.sleep(attempts.failed(exc, request, token))
                 continue

@@ -85,17 +85,17 @@ def test_facade_builds_on_the_generated_client_only() -> None:
     for path in FACADE.glob("*.py"):
         for module in imported_modules(path):
             assert not module.startswith("boonamber.cli"), f"{path.name} imports {module}"
-            if module.startswith("boonamber.local"):  # only AmberClient.local(), lazily
-                assert path.name == "client.py"
-    source = (FACADE / "client.py").read_text()
-    tree = ast.parse(source)
-    top_level = {
-        alias.name if isinstance(node, ast.Import) else node.module
-        for node in tree.body
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert not any(str(m).startswith("boonamber.local") for m in top_level)
+            if module.startswith("boonamber.local"):  # only the clients' local(), lazily
+                assert path.name in ("client.py", "async_client.py")
+    for name in ("client.py", "async_client.py"):
+        tree = ast.parse((FACADE / name).read_text())
+        top_level = {
+            alias.name if isinstance(node, ast.Import) else node.module
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not any(str(m).startswith("boonamber.local") for m in top_level)
 
 
 def test_importing_the_client_stays_light() -> None:

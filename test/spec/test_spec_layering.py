@@ -42,8 +42,12 @@ def test_top_level_exports_are_curated() -> None:
         "AmberClient",
         "AmberCloudError",
         "AmberUserError",
+        "AsyncAmberClient",
         "__version__",
+        "plot",
     }
+    assert boonamber.AsyncAmberClient.__name__ == "AsyncAmberClient"
+    assert callable(boonamber.plot)
 
 
 HANDWRITTEN = ("facade", "local", "cli")

@@ -1,0 +1,638 @@
+"""``AsyncAmberClient``: :class:`~boonamber.facade.client.AmberClient` for asyncio.
+
+The same methods with the same arguments, each a coroutine; requests are validated and
+built by :mod:`boonamber.facade.requests`, sent and retried by the shared core
+(:mod:`boonamber.facade.operations`) over httpx (extra ``boonamber[async]``), and return the
+same :class:`~boonamber.facade.results.AmberResult` and errors. See ``docs/async.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from boonamber.facade import pretrain as sync_pretrain
+from boonamber.facade import requests
+from boonamber.facade.async_transport import OFFLOAD_BYTES, AsyncTransport
+from boonamber.facade.client import connection
+from boonamber.facade.convert import b64_chunk, to_float32, to_table
+from boonamber.facade.credentials import Cert
+from boonamber.facade.errors import AmberCloudError, AmberUserError
+from boonamber.facade.requests import DEFAULT_BATCH_VALUES
+from boonamber.facade.requests import model_id as _model_id
+from boonamber.facade.results import AmberResult
+from boonamber.facade.retry import RetryPolicy
+from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, normalize_timeout
+
+if TYPE_CHECKING:
+    from boonamber.local.embedded import EmbeddedServer
+    from boonamber.v2 import (
+        AutotuneConfig,
+        DefaultApi,
+        DeleteModelResponse,
+        Error,
+        GetModelsResponse,
+        GetNanoStatusResponse,
+        GetPretrainResponse,
+        GetRootCauseResponse,
+        GetStatusResponse,
+        GetSummaryResponse,
+        GetUsageResponse,
+        GetVersionResponse,
+        PostConfigRequest,
+        PostConfigResponse,
+        PostDataResponse,
+        PostLearningRequest,
+        PostLearningResponse,
+        PostModelRequest,
+        PostModelResponse,
+        PutDataRequest,
+        PutDataResponse,
+        PutModelRequest,
+        TrainingConfig,
+    )
+    from boonamber.v2.api_response import ApiResponse
+
+__all__ = ["AsyncAmberClient"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class AsyncAmberClient:
+    """An asyncio client of one Amber server with one account; see :class:`AmberClient`.
+
+    ::
+
+        async with AsyncAmberClient() as amber:                 # same settings as AmberClient
+            result = await amber.post_data(model_id, values)
+        async with AsyncAmberClient.local() as amber: ...       # in-process local server
+
+    Calls from many tasks share one connection pool and one token (a single task logs in
+    or refreshes while the others wait). The arguments are those of :class:`AmberClient`.
+    """
+
+    def __init__(
+        self,
+        profile_name: str | None = None,
+        license_file: str | os.PathLike[str] | None = None,
+        *,
+        server: str | None = None,
+        oauth_server: str | None = None,
+        license_key: str | None = None,
+        secret_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        verify: bool | str | None = None,
+        cert: Cert | None = None,
+        timeout: Timeout | None = None,
+        proxy: str | None = None,
+        max_retries: int | RetryPolicy | None = None,
+    ) -> None:
+        settings, policy = connection(
+            profile_name=profile_name,
+            license_file=license_file,
+            server=server,
+            oauth_server=oauth_server,
+            license_key=license_key,
+            secret_key=secret_key,
+            username=username,
+            password=password,
+            verify=verify,
+            cert=cert,
+            proxy=proxy,
+            max_retries=max_retries,
+        )
+        self._transport = AsyncTransport(
+            settings, timeout=normalize_timeout(timeout, DEFAULT_TIMEOUT), retry=policy
+        )
+        self._local_server: EmbeddedServer | None = None
+
+    @classmethod
+    def local(
+        cls,
+        *,
+        db_path: str = ":memory:",
+        token_ttl: float = 3600.0,
+        timeout: Timeout | None = None,
+        max_retries: int | RetryPolicy | None = None,
+    ) -> AsyncAmberClient:
+        """A client bound to a local Amber server started in this process (on its own
+        thread); the server stops when the client is closed. Needs ``boonamber[local]``."""
+        try:
+            from boonamber.local.embedded import EmbeddedServer
+        except ImportError as e:
+            raise AmberUserError(
+                f"the local server is not available ({e}); install 'boonamber[local]'"
+            ) from e
+        server = EmbeddedServer(db_path=db_path, token_ttl=token_ttl)
+        server.start()
+        try:
+            client = cls(
+                server=server.url,
+                license_key=server.license_key,
+                secret_key=server.secret_key,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except BaseException:
+            server.stop()
+            raise
+        client._local_server = server
+        return client
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def api(self) -> DefaultApi:
+        """The generated ``DefaultApi`` this client serializes with (its own calls are sync)."""
+        return self._transport.api
+
+    @property
+    def server(self) -> str:
+        """The API URL this client talks to."""
+        return self._transport.settings.server
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """The default (connect, read) timeout in seconds."""
+        return self._transport.timeout
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How failed requests are retried."""
+        return self._transport.retry
+
+    async def aclose(self) -> None:
+        """Release connections (and stop the local server of :meth:`local`)."""
+        await self._transport.aclose()
+        server, self._local_server = self._local_server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+    async def __aenter__(self) -> AsyncAmberClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        settings = self._transport.settings
+        return (
+            f"AsyncAmberClient(server={settings.server!r}, profile_name={settings.profile_name!r})"
+        )
+
+    async def _send(
+        self,
+        fn: Callable[..., ApiResponse[M]],
+        *args: Any,
+        replayable: bool = True,
+        request_timeout: Timeout | None = None,
+        **kw: Any,
+    ) -> AmberResult[M]:
+        response = await self._transport.invoke(
+            fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
+        )
+        if response.raw_data is not None and len(response.raw_data) > OFFLOAD_BYTES:
+            return await asyncio.to_thread(AmberResult, response.data)
+        return AmberResult(response.data)
+
+    # ------------------------------------------------------------------ service
+    async def get_version(
+        self, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetVersionResponse]:
+        """Version information of the server."""
+        return await self._send(
+            self.api.get_version_with_http_info, request_timeout=request_timeout
+        )
+
+    # ------------------------------------------------------------------ models
+    async def get_models(
+        self, verbose: bool = False, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetModelsResponse]:
+        """The account's models (``"modelList"``); ``verbose`` adds full metadata."""
+        return await self._send(
+            self.api.get_models_with_http_info,
+            verbose="true" if verbose else None,
+            request_timeout=request_timeout,
+        )
+
+    async def post_model(
+        self,
+        label: str | PostModelRequest | None = None,
+        *,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostModelResponse]:
+        """Create a model: ``await post_model("my-label")``. Returns its ``"id"``."""
+        return await self._send(
+            self.api.post_model_with_http_info,
+            requests.post_model(label),
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    async def get_model(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostModelResponse]:
+        """A model's metadata."""
+        return await self._send(
+            self.api.get_model_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    async def put_model(
+        self,
+        model_id: str,
+        body: PutModelRequest | str | None = None,
+        *,
+        label: str | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostModelResponse]:
+        """Rename a model: ``await put_model(model_id, label="new")``."""
+        return await self._send(
+            self.api.put_model_with_http_info,
+            requests.put_model(body, label),
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    async def delete_model(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[DeleteModelResponse]:
+        """Delete a model for good."""
+        return await self._send(
+            self.api.delete_model_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    async def copy_model(
+        self, model_id: str, label: str | None = None, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostModelResponse]:
+        """Copy a model (configuration and learned state); returns the new model."""
+        return await self._send(
+            self.api.post_model_copy_with_http_info,
+            _model_id(model_id),
+            requests.copy_model(label),
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    async def migrate_model(
+        self, v1_model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostModelResponse]:
+        """Create a v2 model from an Amber v1 model (sensor) of the same account."""
+        return await self._send(
+            self.api.post_model_migrate_with_http_info,
+            _model_id(v1_model_id, "v1_model_id"),
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ configuration
+    async def post_config(
+        self,
+        model_id: str,
+        body: PostConfigRequest | Mapping[str, Any] | None = None,
+        *,
+        streaming_window: int | None = None,
+        percent_variation: float | None = None,
+        features: int | Sequence[Any] | None = None,
+        training: TrainingConfig | Mapping[str, Any] | None = None,
+        autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostConfigResponse]:
+        """Configure a model (wipes what it learned and restarts it in Buffering)."""
+        request = requests.post_config(
+            body,
+            streaming_window=streaming_window,
+            percent_variation=percent_variation,
+            features=features,
+            training=training,
+            autotuning=autotuning,
+        )
+        return await self._send(
+            self.api.post_config_with_http_info,
+            request,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    async def configure(
+        self,
+        model_id: str,
+        features: int | Sequence[Any] = 1,
+        *,
+        streaming_window: int = 25,
+        percent_variation: float | None = None,
+        training: TrainingConfig | Mapping[str, Any] | None = None,
+        autotune: AutotuneConfig | Mapping[str, Any] | bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostConfigResponse]:
+        """Configure a model the friendly way (see :meth:`AmberClient.configure`)."""
+        return await self.post_config(
+            model_id,
+            streaming_window=streaming_window,
+            percent_variation=percent_variation,
+            features=features,
+            training=training,
+            autotuning=autotune,
+            request_timeout=request_timeout,
+        )
+
+    async def get_config(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[PostConfigResponse]:
+        """A model's configuration (autotuned values included)."""
+        return await self._send(
+            self.api.get_config_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    async def post_learning(
+        self,
+        model_id: str,
+        body: PostLearningRequest | Mapping[str, Any] | None = None,
+        *,
+        state: Literal["Learning", "Buffering"] | None = None,
+        training: TrainingConfig | Mapping[str, Any] | None = None,
+        autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostLearningResponse]:
+        """Re-enable learning (``state="Learning"``) or restart buffering (``"Buffering"``)."""
+        request = requests.post_learning(
+            body, state=state, training=training, autotuning=autotuning
+        )
+        return await self._send(
+            self.api.post_learning_with_http_info,
+            request,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ data
+    async def post_data(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostDataResponse]:
+        """Send data to a model (anything :meth:`AmberClient.post_data` takes); never
+        retried once it may have reached the server."""
+        mid = _model_id(model_id)
+        text = to_table(data).encode()
+        return await self._post_csv(mid, text, save_image, request_timeout)
+
+    async def _post_csv(
+        self, model_id: str, text: str, save_image: bool | None, request_timeout: Timeout | None
+    ) -> AmberResult[PostDataResponse]:
+        return await self._send(
+            self.api.post_data_with_http_info,
+            requests.post_data(text, save_image),
+            model_id,
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    async def put_data(
+        self,
+        model_id: str,
+        vector: PutDataRequest | Mapping[str, float] | Sequence[Any],
+        *,
+        fusion_rule: Literal["default", "submit", "nosubmit"] | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PutDataResponse]:
+        """Update feature values of the fusion vector: ``await put_data(id, {"t": 21.5})``."""
+        mid = _model_id(model_id)
+        request = requests.put_data(vector, fusion_rule)
+        return await self._send(
+            self.api.put_data_with_http_info,
+            request,
+            mid,
+            replayable=False,
+            request_timeout=request_timeout,
+        )
+
+    async def stream(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        batch_size: int = DEFAULT_BATCH_VALUES,
+        progress: sync_pretrain.Progress | None = None,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AsyncIterator[AmberResult[PostDataResponse]]:
+        """Send large data in ``post_data`` batches: ``async for result in amber.stream(...)``
+        (as :meth:`AmberClient.stream`; a file is read batch by batch)."""
+        mid = _model_id(model_id)
+        batches, total = requests.data_batches(data, batch_size)
+        done = 0
+        for text, count in batches:
+            result = await self._post_csv(mid, text, save_image, request_timeout)
+            done += count
+            if progress is not None:
+                progress(done, total)
+            yield result
+
+    async def stream_analytics(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        batch_size: int = DEFAULT_BATCH_VALUES,
+        progress: sync_pretrain.Progress | None = None,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[PostDataResponse]:
+        """Like :meth:`stream`, but return one result: all analytics joined, the last status."""
+        results = [
+            r
+            async for r in self.stream(
+                model_id,
+                data,
+                batch_size=batch_size,
+                progress=progress,
+                save_image=save_image,
+                request_timeout=request_timeout,
+            )
+        ]
+        return AmberResult(requests.join_analytics(results))
+
+    async def get_status(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetStatusResponse]:
+        """A model's state, progress and counts."""
+        return await self._send(
+            self.api.get_status_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    async def post_outage(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[Error]:
+        """Tell a model its data stream was interrupted (clears the streaming window)."""
+        return await self._send(
+            self.api.post_outage_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ pretrain
+    async def post_pretrain(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        chunk_size: int | None = None,
+        block: bool = True,
+        timeout: float = sync_pretrain.DEFAULT_PRETRAIN_TIMEOUT,
+        progress: sync_pretrain.Progress | None = None,
+        workers: int = sync_pretrain.DEFAULT_WORKERS,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[Any]:
+        """Pretrain a model on historical data (see :meth:`AmberClient.post_pretrain`);
+        chunks after the first go ``workers`` at a time as concurrent tasks."""
+        mid = _model_id(model_id)
+        chunk_values = sync_pretrain.check_chunk_size(chunk_size)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
+        if block and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        packed = await asyncio.to_thread(to_float32, data)
+        from boonamber.v2.models.post_pretrain_request import PostPretrainRequest
+
+        total = packed.count
+        n = -(-total // chunk_values)
+        done = 0
+
+        async def send(index: int, txn: str | None) -> Any:
+            nonlocal done
+            start = index * chunk_values
+            stop = min(total, start + chunk_values)
+            body = PostPretrainRequest(data=b64_chunk(packed, start, stop), format="b64float")
+            response = await self._transport.invoke(
+                self.api.post_pretrain_with_http_info,
+                body,
+                mid,
+                chunkspec=f"{index + 1}:{n}",
+                txn_id=txn,
+                replayable=True,
+                request_timeout=request_timeout,
+            )
+            done += stop - start
+            if progress is not None:
+                progress(done, total)
+            return response
+
+        last = await send(0, None)
+        if n > 1:
+            txn = sync_pretrain.txn_id(last)
+            if not txn:
+                raise AmberCloudError(
+                    "the server's answer to the first pretrain chunk carries no txnId",
+                    method="POST",
+                )
+            gate = asyncio.Semaphore(workers)
+
+            async def gated(index: int) -> Any:
+                async with gate:
+                    return await send(index, txn)
+
+            answers = await asyncio.gather(*(gated(i) for i in range(1, n)))
+            last = sync_pretrain.most_advanced(answers)
+        if not block:
+            return AmberResult(last.data)
+        if last.data.status == "Pretrained":
+            return await self.get_pretrain(mid, request_timeout=request_timeout)
+        return await self._wait_pretrained(mid, float(timeout), request_timeout)
+
+    async def _wait_pretrained(
+        self, model_id: str, timeout: float, request_timeout: Timeout | None
+    ) -> AmberResult[GetPretrainResponse]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        delay = 0.05
+        while True:
+            status = await self.get_pretrain(model_id, request_timeout=request_timeout)
+            if sync_pretrain.check_pretrain(status, deadline - loop.time(), timeout):
+                return status
+            await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+            delay = min(delay * 1.5, 2.0)
+
+    async def get_pretrain(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetPretrainResponse]:
+        """A model's pretrain status (``None``, ``Chunking``, ``Pretraining``, ``Pretrained``)."""
+        return await self._send(
+            self.api.get_pretrain_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    # ------------------------------------------------------------------ analysis
+    async def get_root_cause(
+        self,
+        model_id: str,
+        clusters: Any = None,
+        vectors: Any = None,
+        *,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[GetRootCauseResponse]:
+        """Feature contributions for clusters or patterns (give exactly one of the two)."""
+        mid = _model_id(model_id)
+        kwargs: dict[str, Any] = requests.root_cause_query(clusters, vectors)
+        return await self._send(
+            self.api.get_root_cause_with_http_info, mid, request_timeout=request_timeout, **kwargs
+        )
+
+    async def get_usage(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetUsageResponse]:
+        """Call counts per endpoint and the number of samples processed by a model."""
+        return await self._send(
+            self.api.get_usage_with_http_info, _model_id(model_id), request_timeout=request_timeout
+        )
+
+    async def get_summary(
+        self,
+        model_id: str,
+        training_samples: bool | None = None,
+        *,
+        request_timeout: Timeout | None = None,
+    ) -> AmberResult[GetSummaryResponse]:
+        """A free-form description of the model's engine internals."""
+        if training_samples is not None and not isinstance(training_samples, bool):
+            raise AmberUserError(f"training_samples must be a bool, got {training_samples!r}")
+        return await self._send(
+            self.api.get_summary_with_http_info,
+            _model_id(model_id),
+            training_samples=training_samples,
+            request_timeout=request_timeout,
+        )
+
+    async def get_nano_status(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> AmberResult[GetNanoStatusResponse]:
+        """Per-cluster details of a model."""
+        return await self._send(
+            self.api.get_nano_status_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
+        )
+
+    async def get_diagnostic(
+        self, model_id: str, *, request_timeout: Timeout | None = None
+    ) -> bytes:
+        """A diagnostic archive of the model (the bytes of a tar file)."""
+        response = await self._transport.invoke(
+            self.api.get_diagnostic_with_http_info,
+            _model_id(model_id),
+            replayable=True,
+            request_timeout=request_timeout,
+        )
+        data = response.data
+        return bytes(data) if data is not None else b""
