@@ -17,6 +17,20 @@ DEFAULT_DB = "amber-local.db"
 #: Largest accepted request body, in bytes (larger bodies are answered 413).
 DEFAULT_MAX_BODY_BYTES = 64 * 2**20
 
+#: SQLite ``synchronous`` setting: NORMAL (in WAL mode) writes every commit to the WAL before
+#: the answer, so acknowledged writes survive the server process being killed (``kill -9``);
+#: a power loss or OS crash may lose the last commits. FULL fsyncs each commit (slower).
+DEFAULT_SYNCHRONOUS = "NORMAL"
+
+#: Threads of the BLAS library in a ``serve`` process (the engine's matrix products are small;
+#: more threads only add CPU contention with the request threads).
+BLAS_THREADS = 1
+
+#: Threads running requests (parsing, the model's work, the answer). Models have their own
+#: locks, so requests on different models run side by side; the work mostly holds Python's
+#: GIL, so more threads would only contend for it.
+WORKER_THREADS = 8
+
 #: Lifetime of ID tokens, in seconds.
 DEFAULT_TOKEN_TTL = 3600.0
 
@@ -34,3 +48,37 @@ DEFAULT_PRETRAIN_WAIT = 1.0
 
 #: Idle keep-alive connections are closed after this many seconds.
 DEFAULT_KEEP_ALIVE = 30
+
+#: How long SIGTERM/SIGINT waits for in-flight requests before cancelling them, in seconds.
+DEFAULT_SHUTDOWN_GRACE = 3
+
+# ---------------------------------------------------------------- model limits
+# Checked when a configuration (postConfig) or new training values (postLearning) are parsed:
+# a larger value is a 400 naming the field and the limit, and the model is left as it was.
+# With them, the memory of a model is bounded and grows with what it holds, not with what
+# it was configured to allow.
+
+#: Most features per model.
+MAX_FEATURES = 1_000
+
+#: Longest streamingWindow.
+MAX_STREAMING_WINDOW = 10_000
+
+#: Longest pattern: featureCount x streamingWindow values.
+MAX_PATTERN_LENGTH = 10_000
+
+#: Most clusters (training.learningMaxClusters).
+MAX_CLUSTERS = 100_000
+
+#: Most template values a model may hold: learningMaxClusters x pattern length (three float64
+#: copies of each: about 240 MB at the limit).
+MAX_TEMPLATE_VALUES = 10_000_000
+
+#: Largest training.bufferingSamples (vectors kept before autotuning) ...
+MAX_BUFFERING_SAMPLES = 1_000_000
+
+#: ... and most buffered values: bufferingSamples x featureCount (80 MB of float64).
+MAX_BUFFER_VALUES = 10_000_000
+
+#: Largest training.historyWindow (an anomaly-history ring of this many entries).
+MAX_HISTORY_WINDOW = 1_000_000

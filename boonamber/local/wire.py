@@ -18,6 +18,16 @@ from typing import Any
 import numpy as np
 import orjson
 
+from boonamber.local.defaults import (
+    MAX_BUFFER_VALUES,
+    MAX_BUFFERING_SAMPLES,
+    MAX_CLUSTERS,
+    MAX_FEATURES,
+    MAX_HISTORY_WINDOW,
+    MAX_PATTERN_LENGTH,
+    MAX_STREAMING_WINDOW,
+    MAX_TEMPLATE_VALUES,
+)
 from boonamber.local.engine import (
     ANALYTIC_KEYS,
     Analytics,
@@ -31,12 +41,14 @@ from boonamber.local.engine import (
     TrainingConfig,
 )
 from boonamber.local.engine.config import FUSION_RULES, PV_MAX, PV_MIN, TRAINING_LIMITS
+from boonamber.local.engine.patterns import MAX_ABS_VALUE
 from boonamber.local.storage import ModelRow
 
 Json = dict[str, Any]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9.:_-]{1,1024}$")
 _INT_LIMIT = 2**53
+IN_RANGE = f"between -{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}"
 
 #: Python field name -> wire name, for every name that differs.
 WIRE_NAMES: dict[str, str] = {
@@ -106,6 +118,8 @@ def _int(v: Any, fld: str, lo: int, hi: int = _INT_LIMIT) -> int:
 def _float(v: Any, fld: str) -> float:
     if not _is_number(v) or not math.isfinite(float(v)):
         raise ConfigError(fld, f"must be a finite number, got {v!r}")
+    if abs(float(v)) > MAX_ABS_VALUE:
+        raise ConfigError(fld, f"must be {IN_RANGE}, got {v!r}")
     return float(v)
 
 
@@ -129,6 +143,14 @@ def parse_pv(v: Any, fld: str = "percentVariation") -> float:
     return pv
 
 
+#: Training fields with a server limit (memory) -> their largest value.
+TRAINING_MAX: dict[str, int] = {
+    "buffering_samples": MAX_BUFFERING_SAMPLES,
+    "learning_max_clusters": MAX_CLUSTERS,
+    "history_window": MAX_HISTORY_WINDOW,
+}
+
+
 def parse_training(body: Any, prefix: str = "training") -> TrainingConfig:
     """A trainingConfig object; unknown keys are ignored, null means unset."""
     m = _mapping(body, prefix)
@@ -136,8 +158,37 @@ def parse_training(body: Any, prefix: str = "training") -> TrainingConfig:
     for attr, (_default, lo) in TRAINING_LIMITS.items():
         wire = WIRE_NAMES[attr]
         v = m.get(wire)
-        kw[attr] = None if v is None else _int(v, f"{prefix}.{wire}", lo)
+        hi = TRAINING_MAX.get(attr, _INT_LIMIT)
+        kw[attr] = None if v is None else _int(v, f"{prefix}.{wire}", lo, hi)
     return TrainingConfig(**kw)
+
+
+def check_budget(feature_count: int, window: int, training: TrainingConfig) -> None:
+    """The limits on products of fields (what a model may come to hold); ConfigError naming the
+    field to lower and its largest value here."""
+    length = feature_count * window
+    if length > MAX_PATTERN_LENGTH:
+        raise ConfigError(
+            "streamingWindow",
+            f"featureCount x streamingWindow must be at most {MAX_PATTERN_LENGTH} values, got "
+            f"{feature_count} x {window} = {length} (at most "
+            f"{MAX_PATTERN_LENGTH // feature_count} for {feature_count} features)",
+        )
+    clusters = training.get("learning_max_clusters")
+    if clusters * length > MAX_TEMPLATE_VALUES:
+        raise ConfigError(
+            "training.learningMaxClusters",
+            f"must be at most {MAX_TEMPLATE_VALUES // length} for patterns of {length} values "
+            f"(learningMaxClusters x pattern length at most {MAX_TEMPLATE_VALUES}), got "
+            f"{clusters}",
+        )
+    buffering = training.get("buffering_samples")
+    if buffering * feature_count > MAX_BUFFER_VALUES:
+        raise ConfigError(
+            "training.bufferingSamples",
+            f"must be at most {MAX_BUFFER_VALUES // feature_count} for {feature_count} features "
+            f"(bufferingSamples x featureCount at most {MAX_BUFFER_VALUES}), got {buffering}",
+        )
 
 
 def _autotuning(body: Any) -> tuple[bool | None, bool | None]:
@@ -174,7 +225,7 @@ def parse_config(body: Any) -> EngineConfig:
     b = _mapping(body, "config")
     if b.get("streamingWindow") is None:
         raise ConfigError("streamingWindow", "is required")
-    window = _int(b["streamingWindow"], "streamingWindow", 1, 1_000_000)
+    window = _int(b["streamingWindow"], "streamingWindow", 1, MAX_STREAMING_WINDOW)
     pv = None if b.get("percentVariation") is None else parse_pv(b["percentVariation"])
     feats_raw = b.get("features")
     if feats_raw is None:
@@ -183,6 +234,10 @@ def parse_config(body: Any) -> EngineConfig:
         raise ConfigError("features", "must be a list of feature objects")
     if not feats_raw:
         raise ConfigError("features", "must contain at least one feature")
+    if len(feats_raw) > MAX_FEATURES:
+        raise ConfigError(
+            "features", f"at most {MAX_FEATURES} features allowed, got {len(feats_raw)}"
+        )
     feats = tuple(_feature(f, i) for i, f in enumerate(feats_raw))
     seen: dict[str, int] = {}
     for i, f in enumerate(feats):
@@ -200,6 +255,7 @@ def parse_config(body: Any) -> EngineConfig:
         rng, apv = _autotuning(b["autotuning"])
         auto_range = True if rng is None else rng
         auto_pv = True if apv is None else apv
+    check_budget(len(feats), window, training)
     with wire_errors():
         return EngineConfig(window, feats, pv, training, auto_range, auto_pv)
 
@@ -214,6 +270,10 @@ def apply_learning(engine: Any, args: Mapping[str, Any]) -> None:
     naming the wire field on bad values (model unchanged)."""
     training = None if args.get("training") is None else parse_training(args["training"])
     rng, apv = (None, None) if args.get("autotuning") is None else _autotuning(args["autotuning"])
+    if training is not None:
+        cfg = engine.config
+        merged = engine.config_in_force().training.merged(training)
+        check_budget(cfg.feature_count, cfg.streaming_window, merged)
     with wire_errors():
         engine.set_learning(args.get("state"), training, rng, apv)
 

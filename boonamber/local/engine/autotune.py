@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from .clustering import Blocks, TemplateStore, leader_assign
 from .config import DEFAULT_PV, FeatureConfig
+from .patterns import MIN_RANGE
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -24,6 +25,11 @@ SATURATED = 0.9  # a count this close to the number of patterns has "exploded"
 SETTLE_STEPS = 3  # past the knee, the count must hold steady over this many 0.001 steps...
 SETTLE_TOL = 0.01  # ... within this relative change; the PV is the far end of that stretch
 SETTLE_SEARCH = 5  # the stretch must start within this many steps of the knee (else: knee)
+
+
+def _unit(v: float) -> float:
+    """1, or a width that ``v`` can resolve (2^-40 of it) when ``v`` is huge."""
+    return max(1.0, abs(v) * 2.0**-40)
 
 
 def tune_range(
@@ -50,13 +56,14 @@ def tune_range(
             t_lo, t_hi = 0.0, 1.0
         a = float(t_lo) if feat.min_val is None else feat.min_val
         b = float(t_hi) if feat.max_val is None else feat.max_val
-        if a >= b:
+        if not b - a >= MIN_RANGE:  # crossed, equal or too narrow to scale by
+            # A unit step, widened for huge magnitudes (where v + 1 == v).
             if feat.min_val is None and feat.max_val is not None:
-                a = b - 1.0
+                a = b - _unit(b)
             elif feat.max_val is None and feat.min_val is not None:
-                b = a + 1.0
+                b = a + _unit(a)
             else:  # degenerate (constant feature): centre a unit range on it
-                a, b = a - 0.5, a + 0.5
+                a, b = a - _unit(a) / 2, a + _unit(a) / 2
         lo[f], hi[f] = a, b
     return lo, hi
 

@@ -34,8 +34,10 @@ I64 = npt.NDArray[np.int64]
 # Slack on the lower bounds: covers rounding in the bound formulas.
 _ABS_SLACK = 1e-11
 _REL_SLACK = 1e-9
-_MAX_CELLS = 1 << 21  # chunk rows x templates held at once
+_MAX_CELLS = 1 << 21  # chunk rows x templates (or x pattern length) held at once
+_INITIAL_VALUES = 1 << 16  # values of the first template allocation (grown by doubling)
 MIN_CHUNK, MAX_CHUNK = 64, 8192
+BRUTE_CELLS = 1 << 15  # rows x templates x length up to which nearest() skips the bounds
 PIVOT_MAX = 2048  # template-to-template distances are kept up to this many templates...
 PIVOT_WORK = 2e9  # ... and while count^2 * pattern length stays below this
 
@@ -46,6 +48,17 @@ def l1(a: F64, b: F64) -> F64:
     return out
 
 
+def pair_l1(a: F64, b: F64, r: I64, c: I64) -> F64:
+    """``l1(a[r], b[c])``, gathered in slices so at most ~_MAX_CELLS values are held at once."""
+    step = max(1, _MAX_CELLS // max(1, a.shape[1]))
+    if r.size <= step:
+        return l1(a[r], b[c])
+    out = np.empty(r.size)
+    for i in range(0, r.size, step):
+        out[i : i + step] = l1(a[r[i : i + step]], b[c[i : i + step]])
+    return out
+
+
 def sqnorm(a: F64) -> F64:
     """Row-wise squared L2 norm."""
     out: F64 = np.einsum("ij,ij->i", a, a)
@@ -53,28 +66,30 @@ def sqnorm(a: F64) -> F64:
 
 
 class Blocks:
-    """Block sums of ~sqrt(window) consecutive lags per feature (none when window < 4)."""
+    """Block sums of ~sqrt(window) consecutive lags per feature (none when window < 4).
+
+    Computed by a reduction over lags, so the memory is that of the sums (not a dense
+    (window x features)^2 matrix)."""
 
     def __init__(self, feature_count: int, window: int) -> None:
         b = round(math.sqrt(window))
-        self.matrix: F64 | None = None
+        self.feature_count = feature_count
+        self.window = window
+        self.starts: I64 | None = None
         if b >= 2:
-            nblk = -(-window // b)
-            self.matrix = np.zeros((window * feature_count, nblk * feature_count))
-            for lag in range(window):
-                for f in range(feature_count):
-                    self.matrix[lag * feature_count + f, (lag // b) * feature_count + f] = 1.0
+            self.starts = np.arange(0, window, b, dtype=np.int64)
 
     @property
     def width(self) -> int:
         """Number of block sums per pattern (0 when unused)."""
-        return 0 if self.matrix is None else self.matrix.shape[1]
+        return 0 if self.starts is None else len(self.starts) * self.feature_count
 
     def sums(self, z: F64) -> F64:
         """Block sums of rows ``z`` (shape (m, width))."""
-        if self.matrix is None:
+        if self.starts is None:
             return np.zeros((len(z), 0))
-        out: F64 = z @ self.matrix
+        lags = z.reshape(len(z), self.window, self.feature_count)
+        out: F64 = np.add.reduceat(lags, self.starts, axis=1).reshape(len(z), -1)
         return out
 
 
@@ -87,7 +102,7 @@ class TemplateStore:
         self.keep_raw = keep_raw
         self.pivot_max = int(min(PIVOT_MAX, math.sqrt(PIVOT_WORK / max(1, length))))
         self.count = 0
-        self._alloc(64)
+        self._alloc(max(1, min(64, _INITIAL_VALUES // max(1, length))))
 
     def _alloc(self, cap: int) -> None:
         self._z = np.zeros((cap, self.length))
@@ -142,15 +157,16 @@ class TemplateStore:
     def set_all(self, z: F64, raw: F64 | None) -> None:
         """Replace every template (used on restore and re-normalisation)."""
         n = len(z)
-        self._alloc(max(64, n))
+        self._alloc(max(1, n))
         self.count = 0
         for i in range(n):
             self.add(z[i], None if raw is None else raw[i])
 
 
-def chunk_rows(n_templates: int) -> int:
-    """Rows per chunk so that rows x templates stays bounded."""
-    return int(max(MIN_CHUNK, min(MAX_CHUNK, _MAX_CELLS // max(1, n_templates))))
+def chunk_rows(n_templates: int, length: int = 1) -> int:
+    """Rows per chunk so that rows x templates and rows x pattern length stay bounded."""
+    rows = max(MIN_CHUNK, min(MAX_CHUNK, _MAX_CELLS // max(1, n_templates)))
+    return int(max(1, min(rows, _MAX_CELLS // max(1, length))))
 
 
 def _slack(b: F64) -> F64:
@@ -185,6 +201,10 @@ def nearest(
         return np.full(m, -1, dtype=np.int64), np.full(m, np.inf)
     if m == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if m * k * store.length <= BRUTE_CELLS:  # small request: every exact distance is cheaper
+        every = np.abs(zc[:, None, :] - store.z[None, :, :]).sum(axis=-1)  # rows as in l1()
+        best = every.argmin(axis=1)  # first minimum: ties -> lowest index
+        return best.astype(np.int64), every[np.arange(m), best]
     g = zc @ store._zm2[:k].T  # (m, k)
     g += store._zn[:k]  # = |z - t|^2 - |z|^2
     k0 = g.argmin(axis=1)
@@ -202,11 +222,11 @@ def nearest(
         r, c = r[keep], c[keep]
     if r.size and store.blocks.width:
         bz = store.blocks.sums(zc)
-        keep = l1(bz[r], store._bs[c]) <= _slack(bound[r])
+        keep = pair_l1(bz, store._bs, r, c) <= _slack(bound[r])
         r, c = r[keep], c[keep]
     if r.size == 0:
         return k0.astype(np.int64), d0
-    dc = l1(zc[r], t[c])
+    dc = pair_l1(zc, t, r, c)
     all_r = np.concatenate((rows, r))
     all_c = np.concatenate((k0, c))
     all_d = np.concatenate((d0, dc))
@@ -250,7 +270,7 @@ def leader_assign(
     step = 1024
     a = 0
     while a < n:
-        b = min(n, a + min(step, chunk_rows(store.count)))
+        b = min(n, a + min(step, chunk_rows(store.count, store.length)))
         sel = slice(a, b) if rows is None else rows[a:b]
         zc = np.ascontiguousarray(source[sel])
         idx, d = nearest(zc, store, pv, exact=False, any_within=count_only)

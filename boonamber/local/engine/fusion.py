@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from .config import FeatureConfig
 from .errors import InputError
+from .patterns import MAX_ABS_VALUE, OUT_OF_RANGE
 
 F64 = npt.NDArray[np.float64]
 FUSION_REQUEST_RULES = ("default", "submit", "nosubmit")
@@ -46,6 +47,10 @@ def parse_update(vector: Sequence[Any], names: Sequence[str], rule: str) -> dict
             or not math.isfinite(float(value))
         ):
             raise InputError(f"vector[{pos}]: value of feature {name!r} is not a finite number")
+        if abs(float(value)) > MAX_ABS_VALUE:
+            raise InputError(
+                f"vector[{pos}]: value of feature {name!r} ({value!r}) is {OUT_OF_RANGE}"
+            )
         out[index[name]] = float(value)
     return out
 

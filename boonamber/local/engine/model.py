@@ -17,7 +17,7 @@ from .autotune import tune_pv, tune_range
 from .clustering import Blocks, TemplateStore, chunk_rows, leader_assign, nearest
 from .config import DEFAULT_PV, EngineConfig, TrainingConfig
 from .errors import ConfigError, EngineError, InputError, StateError
-from .patterns import Scaler, as_vectors, windows
+from .patterns import MAX_ABS_VALUE, OUT_OF_RANGE, Scaler, as_vectors, windows
 from .reports import Analytics, ConfigInForce, EngineStatus, EngineSummary, NanoStatus
 from .rootcause import MSG_BOTH, MSG_NEITHER, root_cause
 from .snapshot import decode, encode
@@ -26,7 +26,11 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 BUFFERING, AUTOTUNING, LEARNING, MONITORING = "Buffering", "Autotuning", "Learning", "Monitoring"
-MAX_GHOST_VALUES = 8_000_000  # ghost patterns kept for root cause (float64 values, ~64 MB)
+#: Unmatched Monitoring patterns ("ghosts") kept for root cause: the newest
+#: max(MIN_GHOSTS, MAX_GHOST_VALUES / pattern length), in a ring (at most ~8 MB per model
+#: with the server's pattern-length limit).
+MAX_GHOST_VALUES = 500_000
+MIN_GHOSTS = 100
 PRETRAIN_CHUNK = 65_536  # vectors per step of pretraining (for progress reports)
 
 
@@ -379,7 +383,7 @@ class AmberModel:
         p = len(view)
         idx = np.empty(p, dtype=np.int64)
         dist = np.empty(p)
-        step = chunk_rows(self._store.count)
+        step = chunk_rows(self._store.count, self._store.length)
         for c0 in range(0, p, step):
             zc = np.ascontiguousarray(view[c0 : c0 + step])
             idx[c0 : c0 + len(zc)], dist[c0 : c0 + len(zc)] = nearest(zc, self._store, s.pv)
@@ -388,7 +392,7 @@ class AmberModel:
         ids = np.where(matched, idx + 1, 0).astype(np.int64)
         ids[unmatched] = -(s.ghost_next + 1 + np.arange(len(unmatched), dtype=np.int64))
         if len(unmatched):
-            self._add_ghosts(ids[unmatched], scaler.clip_patterns(windows(seg, w)[unmatched]))
+            self._add_ghosts(ids, unmatched, seg, scaler)
         ri_t, pi_t = self._lookup_tables()
         safe = np.maximum(idx, 0)
         has = idx >= 0
@@ -412,12 +416,44 @@ class AmberModel:
         for k, v in res.items():
             out[k][a:end] = v
 
-    def _add_ghosts(self, ids: I64, raw: F64) -> None:
+    def _ghost_cap(self) -> int:
+        """How many unmatched Monitoring patterns are kept for root cause."""
+        return max(MIN_GHOSTS, MAX_GHOST_VALUES // max(1, self.config.pattern_length))
+
+    def _add_ghosts(self, ids: I64, unmatched: I64, seg: F64, scaler: Scaler) -> None:
+        """Keep the patterns ``unmatched`` (rows of this segment's windows) in the ghost ring:
+        ghost -g lives in slot (g - 1) % cap; the ring grows by doubling up to cap, so a post
+        costs what it adds, not what is kept."""
         s = self._s
-        s.ghost_next += len(ids)
-        keep = max(100, MAX_GHOST_VALUES // max(1, self.config.pattern_length))
-        s.ghost_ids = np.concatenate((s.ghost_ids, ids))[-keep:]
-        s.ghost_raw = np.concatenate((s.ghost_raw, raw))[-keep:]
+        cap = self._ghost_cap()
+        tail = unmatched[-cap:]  # older ones would be overwritten within this call
+        raw = scaler.clip_patterns(windows(seg, self._window)[tail])
+        s.ghost_next += len(unmatched)
+        need = min(s.ghost_next, cap)
+        if need > len(s.ghost_ids):
+            rows = min(cap, max(need, 2 * len(s.ghost_ids), 64))
+            grown_ids, grown_raw = _i64(rows), np.zeros((rows, self.config.pattern_length))
+            grown_ids[: len(s.ghost_ids)] = s.ghost_ids
+            grown_raw[: len(s.ghost_raw)] = s.ghost_raw
+            s.ghost_ids, s.ghost_raw = grown_ids, grown_raw
+        slots = (-ids[tail] - 1) % cap
+        s.ghost_ids[slots] = ids[tail]
+        s.ghost_raw[slots] = raw
+
+    def _place_ghosts(self) -> None:
+        """Put restored ghosts in their ring slots (snapshots of older versions kept them in
+        arrival order, possibly more than the cap)."""
+        s = self._s
+        cap = self._ghost_cap()
+        n = min(s.ghost_next, cap)
+        ids, raw = s.ghost_ids, s.ghost_raw
+        order = np.argsort(-ids, kind="stable")  # oldest (smallest g) first: newer overwrite
+        new_ids, new_raw = _i64(n), np.zeros((n, self.config.pattern_length))
+        keep = order[(ids[order] < 0) & (-ids[order] > s.ghost_next - n)]
+        slots = (-ids[keep] - 1) % cap
+        new_ids[slots] = ids[keep]
+        new_raw[slots] = raw[keep]
+        s.ghost_ids, s.ghost_raw = new_ids, new_raw
 
     # ------------------------------------------------------------------ control
 
@@ -583,6 +619,8 @@ class AmberModel:
                     )
                 if not np.isfinite(arr).all():
                     raise InputError(f"vectors[{pos}] holds a value that is not a finite number")
+                if (np.abs(arr) > MAX_ABS_VALUE).any():
+                    raise InputError(f"vectors[{pos}] holds a value {OUT_OF_RANGE}")
                 items.append((arr, -1))
         if not items:
             return np.zeros((0, nf))
@@ -597,10 +635,17 @@ class AmberModel:
         s = self._s
         if 1 <= cid <= self._store.count:
             return self._store.raw[cid - 1], cid - 1
-        if cid < 0:
-            hit = np.flatnonzero(s.ghost_ids == cid)
-            if hit.size:
-                return s.ghost_raw[int(hit[0])], -1
+        if 0 < -cid <= s.ghost_next:
+            cap = self._ghost_cap()
+            slot = (-cid - 1) % cap
+            if slot < len(s.ghost_ids) and s.ghost_ids[slot] == cid:
+                return s.ghost_raw[slot], -1
+            newest = -s.ghost_next
+            oldest = -max(1, s.ghost_next - cap + 1)
+            raise InputError(
+                f"cluster id {cid} is an unmatched pattern that is no longer kept: root cause "
+                f"keeps the newest {cap} (ids {oldest} to {newest})"
+            )
         raise InputError(f"unknown cluster id {cid}")
 
     # ------------------------------------------------------------------ reporting
@@ -718,7 +763,7 @@ class AmberModel:
             cluster_count=self._store.count,
             largest_cluster=int(s.sizes.max()) if len(s.sizes) else 0,
             unmatched_patterns=s.ghost_next,
-            ghosts_kept=len(s.ghost_ids),
+            ghosts_kept=int(np.count_nonzero(s.ghost_ids)),
             anomaly_threshold=s.threshold,
             lam=s.lam,
             warning_levels=(s.k1, s.k2),
@@ -742,7 +787,11 @@ class AmberModel:
         for f in fields(s):
             v = getattr(s, f.name)
             if isinstance(v, np.ndarray):
-                arrays[f.name] = v[: s.buf_n] if f.name in ("buf", "buf_valid") else v
+                if f.name in ("buf", "buf_valid"):
+                    v = v[: s.buf_n]
+                elif f.name in ("ghost_ids", "ghost_raw"):
+                    v = v[: min(s.ghost_next, self._ghost_cap())]
+                arrays[f.name] = v
             elif isinstance(v, TrainingConfig):
                 scalars[f.name] = v.to_dict()
             else:
@@ -777,6 +826,7 @@ class AmberModel:
             model.last_clipped = 0
             if len(model._s.lo):
                 model._set_ranges(model._s.lo, model._s.hi)
+            model._place_ghosts()
         except EngineError:
             raise
         except Exception as exc:

@@ -7,18 +7,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import InputError
 
 F64 = npt.NDArray[np.float64]
+
+#: Largest accepted magnitude of a value (data, bounds, fusion values, root-cause patterns).
+#: With it a feature's range, and range x window x weights, never overflows to inf, so no
+#: NaN can reach a scaled pattern.
+MAX_ABS_VALUE = 1e200
+#: A feature range narrower than this is degenerate (treated like a constant feature): the
+#: scale factor 1 / (range x window x weights) stays finite.
+MIN_RANGE = 1e-200
+OUT_OF_RANGE = f"outside the accepted range [-{MAX_ABS_VALUE:g}, {MAX_ABS_VALUE:g}]"
 
 
 def as_vectors(values: object, feature_count: int) -> F64:
     """Validate a flat list/array of values and return it as (n, feature_count) float64.
 
     Raises InputError for non-numeric data, a count that is not a multiple of feature_count,
-    or NaN/inf (naming the first bad 0-based position).
+    NaN/inf or a magnitude above MAX_ABS_VALUE (naming the first bad 0-based position).
     """
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -37,6 +45,10 @@ def as_vectors(values: object, feature_count: int) -> F64:
     if not finite.all():
         pos = int(np.argmin(finite))
         raise InputError(f"value at position {pos} is not a finite number ({arr[pos]!r})")
+    big = np.abs(arr) > MAX_ABS_VALUE
+    if big.any():
+        pos = int(np.argmax(big))
+        raise InputError(f"value at position {pos} ({arr[pos]!r}) is {OUT_OF_RANGE}")
     return np.ascontiguousarray(arr).reshape(-1, feature_count)
 
 
@@ -57,8 +69,9 @@ class Scaler:
         return cls(lo.copy(), hi.copy(), scale, window)
 
     def clip(self, x: F64) -> F64:
-        """Clip vectors (..., F) to the feature ranges."""
-        return np.clip(x, self.lo, self.hi)
+        """Clip vectors (..., F) to the feature ranges (values are finite: same as np.clip)."""
+        out: F64 = np.minimum(np.maximum(x, self.lo), self.hi)
+        return out
 
     def clip_patterns(self, raw: F64) -> F64:
         """Clip raw patterns (m, F*W) in wire order to the feature ranges."""
@@ -72,7 +85,7 @@ class Scaler:
 
     def vectors(self, x: F64) -> F64:
         """Scaled vectors (n, F) from raw vectors."""
-        return (np.clip(x, self.lo, self.hi) - self.lo) * self.scale
+        return (self.clip(x) - self.lo) * self.scale
 
     def patterns(self, raw: F64) -> F64:
         """Scaled patterns (m, F*W) from raw patterns in wire order (lag-major)."""
@@ -84,7 +97,15 @@ class Scaler:
 def windows(vectors: F64, window: int) -> F64:
     """Read-only (n - window + 1, F*window) view: row r = vectors[r : r + window] flattened."""
     n, f = vectors.shape
-    flat = np.ascontiguousarray(vectors).reshape(-1)
     if n < window:
         return np.zeros((0, f * window))
-    return sliding_window_view(flat, f * window)[::f]
+    flat = np.ascontiguousarray(vectors).reshape(-1)
+    # A strided view built directly (sliding_window_view's checks cost more than small calls).
+    view: F64 = np.ndarray(
+        (n - window + 1, f * window),
+        dtype=flat.dtype,
+        buffer=flat,
+        strides=(f * flat.itemsize, flat.itemsize),
+    )
+    view.flags.writeable = False
+    return view
