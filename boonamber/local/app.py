@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
@@ -25,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES
+from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, WORKER_THREADS
 from boonamber.local.engine import EngineError
 from boonamber.local.errors import ApiError, BadRequest, TooLarge
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
@@ -184,6 +186,8 @@ class AmberApp:
     def __init__(self, service: Service, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.service = service
         self.max_body_bytes = max_body_bytes
+        # Few request threads: the work holds the GIL, and more threads only contend for it.
+        self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
 
     def operation(
         self,
@@ -203,7 +207,11 @@ class AmberApp:
                 account = 0
                 if auth:
                     header = request.headers.get("authorization")
-                    account = await run_in_threadpool(service.auth.authenticate, header)
+                    cached = service.auth.authenticate_cached(header)
+                    if cached is not None:
+                        account = cached
+                    else:
+                        account = await run_in_threadpool(service.auth.authenticate, header)
                 raw = await _read_body(request, limit) if body is not None else b""
 
                 def run() -> Response:
@@ -221,7 +229,7 @@ class AmberApp:
                     )
                     return _render(handler(call))
 
-                return await run_in_threadpool(run)
+                return await anyio.to_thread.run_sync(run, limiter=self.limiter)
             except ApiError as exc:
                 return error_response(exc.status, exc.message)
             except EngineError as exc:

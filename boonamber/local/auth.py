@@ -136,8 +136,8 @@ class Auth:
             raise Unauthorized("refresh token expired; log in again")
         return self._issue(account_id)
 
-    def authenticate(self, authorization: str | None) -> int:
-        """The account id of a bearer token from an ``Authorization`` header."""
+    @staticmethod
+    def _bearer_digest(authorization: str | None) -> str:
         if not authorization or not authorization.strip():
             raise Unauthorized("missing Authorization header (expected 'Bearer <idToken>')")
         parts = authorization.strip().split(None, 1)
@@ -147,7 +147,23 @@ class Auth:
             token = parts[0]
         else:
             raise Unauthorized("malformed Authorization header (expected 'Bearer <idToken>')")
-        digest = token_digest(token)
+        return token_digest(token)
+
+    def authenticate_cached(self, authorization: str | None) -> int | None:
+        """Like :meth:`authenticate` for a token already seen (no database access, so cheap
+        enough for the event loop); None when the database must be asked."""
+        digest = self._bearer_digest(authorization)
+        with self._lock:
+            hit = self._id_cache.get(digest)
+        if hit is None:
+            return None
+        if hit[1] < time.time():
+            raise Unauthorized("token expired; log in again")
+        return hit[0]
+
+    def authenticate(self, authorization: str | None) -> int:
+        """The account id of a bearer token from an ``Authorization`` header."""
+        digest = self._bearer_digest(authorization)
         now = time.time()
         with self._lock:
             hit = self._id_cache.get(digest)

@@ -18,6 +18,7 @@ from boonamber.local.defaults import (
     DEFAULT_JOURNAL_MAX_OPS,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PORT,
+    DEFAULT_SYNCHRONOUS,
     DEFAULT_TOKEN_TTL,
 )
 
@@ -62,6 +63,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_JOURNAL_MAX_OPS,
         metavar="N",
         help=f"snapshot a model after at most N journaled requests (default {DEFAULT_JOURNAL_MAX_OPS})",
+    )
+    parser.add_argument(
+        "--synchronous",
+        default=DEFAULT_SYNCHRONOUS,
+        type=str.upper,
+        choices=["NORMAL", "FULL", "EXTRA"],
+        help="SQLite synchronous setting: NORMAL survives kill -9, FULL also power loss "
+        f"(default {DEFAULT_SYNCHRONOUS})",
     )
     parser.add_argument(
         "--log-level",
@@ -123,6 +132,9 @@ def _server_class() -> type[Any]:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the server until SIGINT/SIGTERM; returns the process exit code."""
+    from boonamber.local.runner import limit_blas_threads
+
+    limit_blas_threads()  # before numpy is imported
     from boonamber.local.runner import bind_socket, open_service, server_url, uvicorn_config
     from boonamber.profiles import write_profile
 
@@ -134,7 +146,10 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     try:
         service = open_service(
-            args.db, token_ttl=args.token_ttl, journal_max_ops=args.journal_max_ops
+            args.db,
+            token_ttl=args.token_ttl,
+            journal_max_ops=args.journal_max_ops,
+            synchronous=args.synchronous,
         )
     except Exception as exc:
         print(f"error: cannot open database {args.db}: {exc}", file=sys.stderr)

@@ -219,7 +219,8 @@ class ModelRepository:
             blob = lm.engine.to_bytes() if lm.engine is not None else None
         elif op is not None:
             new_row.seq = lm.row.seq + 1
-        with self.store.transaction() as tx:
+
+        def write(tx: Tx) -> None:
             if take_snapshot:
                 tx.write_snapshot(new_row.id, blob, new_row.seq)
             elif op is not None:
@@ -231,6 +232,8 @@ class ModelRepository:
             tx.update_model(new_row)
             if usage is not None:
                 tx.bump_usage(new_row.id, usage, now_iso())
+
+        self.store.grouped(write)
         lm.row = new_row
         if take_snapshot:
             lm.journal_ops, lm.journal_bytes = 0, 0
@@ -241,8 +244,8 @@ class ModelRepository:
 
     def count(self, model_id: str, usage: str) -> None:
         """Count one call of operation ``usage`` on the model."""
-        with self.store.transaction() as tx:
-            tx.bump_usage(model_id, usage, now_iso())
+        when = now_iso()
+        self.store.grouped(lambda tx: tx.bump_usage(model_id, usage, when))
 
     def snapshot_all(self) -> None:
         """Snapshot every cached model with a journal (at shutdown; best effort)."""

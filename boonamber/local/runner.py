@@ -3,15 +3,33 @@ listening socket and the uvicorn configuration (used by ``serve`` and EmbeddedSe
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from typing import TYPE_CHECKING
 
 from boonamber.local.defaults import (
+    BLAS_THREADS,
     DEFAULT_JOURNAL_MAX_OPS,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_SYNCHRONOUS,
     DEFAULT_TOKEN_TTL,
 )
+
+_BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_blas_threads() -> bool:
+    """Ask the BLAS library for BLAS_THREADS threads (unless the environment says otherwise).
+    Only works before numpy is imported; returns whether it could still apply."""
+    if "numpy" in sys.modules:
+        return False
+    for name in _BLAS_VARIABLES:
+        os.environ.setdefault(name, str(BLAS_THREADS))
+    return True
+
 
 if TYPE_CHECKING:
     import uvicorn
@@ -24,12 +42,14 @@ def open_service(
     *,
     token_ttl: float = DEFAULT_TOKEN_TTL,
     journal_max_ops: int = DEFAULT_JOURNAL_MAX_OPS,
+    synchronous: str = DEFAULT_SYNCHRONOUS,
 ) -> Service:
     """The service on the SQLite database ``db_path`` (``:memory:`` for a throwaway one)."""
     from boonamber.local.service import Service
     from boonamber.local.storage import Store
 
-    return Service(Store(db_path), token_ttl=token_ttl, journal_max_ops=journal_max_ops)
+    store = Store(db_path, synchronous=synchronous)
+    return Service(store, token_ttl=token_ttl, journal_max_ops=journal_max_ops)
 
 
 def uvicorn_config(
@@ -52,6 +72,7 @@ def uvicorn_config(
         loop="asyncio",
         http="h11",
         timeout_keep_alive=DEFAULT_KEEP_ALIVE,
+        timeout_graceful_shutdown=DEFAULT_SHUTDOWN_GRACE,
     )
 
 

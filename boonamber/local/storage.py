@@ -3,17 +3,24 @@ journal, usage counters and pretrain chunks.
 
 One connection, guarded by a lock, serves every thread (SQLite has a single writer anyway; hot
 models live in memory, so reads rarely reach the database). File databases use WAL; each
-transaction commits before the server answers, so a 2xx answer is durable.
+transaction commits before the server answers, so a 2xx answer survives the process being
+killed. With ``synchronous=NORMAL`` (the default) a commit is written to the WAL but not
+fsynced: a power loss or OS crash may lose the last commits (never corrupts the file);
+``FULL`` fsyncs every commit for that too, at a cost per write. The database, its WAL and lock
+files are created 0600 (they hold secret hashes and data).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -359,6 +366,27 @@ class Tx:
         self.conn.execute("DELETE FROM pretrain_txns WHERE model_id = ?", (model_id,))
 
 
+class _Work(Generic[T]):
+    """One caller's part of a group commit."""
+
+    __slots__ = ("done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[Tx], T]) -> None:
+        self.fn = fn
+        self.done = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+def _private_files(path: str) -> None:
+    """Create the database file 0600 (SQLite gives its WAL and shared-memory files the same
+    mode) and tighten the mode of existing ones."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path + "-wal", path + "-shm", path + ".lock"):
+        if os.path.exists(name) and os.stat(name).st_mode & 0o077:
+            os.chmod(name, 0o600)
+
+
 def _lock_database(path: str) -> IO[bytes] | None:
     """Take an exclusive advisory lock beside the database (``PATH.lock``), so that two servers
     never share one file (each keeps models in memory). None where ``fcntl`` is missing."""
@@ -366,7 +394,8 @@ def _lock_database(path: str) -> IO[bytes] | None:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         return None
-    handle = open(path + ".lock", "ab")  # noqa: SIM115 - held open until close()
+    fd = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    handle = os.fdopen(fd, "ab")  # held open until close()
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -378,14 +407,19 @@ def _lock_database(path: str) -> IO[bytes] | None:
 class Store:
     """The database of one server. ``path`` may be ``":memory:"`` (tests)."""
 
-    def __init__(self, path: str = ":memory:", synchronous: str = "FULL") -> None:
+    def __init__(self, path: str = ":memory:", synchronous: str = "NORMAL") -> None:
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError("synchronous must be FULL, NORMAL or EXTRA")
         self.path = path
         self._lock = threading.RLock()
         self._lockfile = _lock_database(path) if path != ":memory:" else None
         self._conn: sqlite3.Connection | None = None
+        self._group: list[_Work[Any]] = []
+        self._group_cond = threading.Condition()
+        self._leading = False
         try:
+            if path != ":memory:":
+                _private_files(path)
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
@@ -434,6 +468,60 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def grouped(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` in a write transaction shared with the concurrent callers' (group commit:
+        one COMMIT for all). Returns once the group is committed. ``fn`` runs in its own
+        savepoint, so if it raises only its writes are undone and its caller gets the error;
+        if the COMMIT fails, every caller of the group gets that error."""
+        item = _Work(fn)
+        cond = self._group_cond
+        with cond:
+            self._group.append(item)
+            while not item.done:
+                if self._leading:
+                    cond.wait()
+                    continue
+                self._leading = True
+                batch, self._group = self._group, []
+                cond.release()
+                try:
+                    self._commit_batch(batch)
+                finally:
+                    cond.acquire()
+                    self._leading = False
+                    cond.notify_all()
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[return-value]
+
+    def _commit_batch(self, batch: list[_Work[Any]]) -> None:
+        try:
+            with self._lock:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    tx = Tx(conn)
+                    for item in batch:
+                        conn.execute("SAVEPOINT work")
+                        try:
+                            item.result = item.fn(tx)
+                        except BaseException as exc:
+                            conn.execute("ROLLBACK TO work")
+                            item.error = exc
+                        conn.execute("RELEASE work")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:
+            for item in batch:
+                if item.error is None:
+                    item.error = exc
+        finally:
+            for item in batch:
+                item.done = True
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
