@@ -32,7 +32,8 @@ from boonamber.facade.operations import (
 )
 from boonamber.facade.retry import RetryPolicy
 from boonamber.facade.tokens import AsyncTokenProvider, TokenGrant, check_auth_binding
-from boonamber.facade.transport import TracingApiClient, build_configuration, normalize_timeout
+from boonamber.facade.transport import normalize_timeout
+from boonamber.facade.wiring import TracingApiClient, build_configuration
 
 if TYPE_CHECKING:
     import httpx

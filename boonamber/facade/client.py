@@ -6,10 +6,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel
-
 from boonamber.facade import pretrain, requests
-from boonamber.facade.convert import to_table
+from boonamber.facade.answers import Answer, response_model
+from boonamber.facade.convert import pandas_index, to_table
 from boonamber.facade.credentials import Cert, Settings, resolve_settings
 from boonamber.facade.errors import AmberUserError
 from boonamber.facade.requests import DEFAULT_BATCH_VALUES
@@ -19,6 +18,8 @@ from boonamber.facade.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, Transport, normalize_timeout
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from boonamber.local.embedded import EmbeddedServer
     from boonamber.v2 import (
         AutotuneConfig,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BATCH_VALUES", "AmberClient", "connection"]
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def connection(
@@ -211,10 +212,7 @@ class AmberClient:
         request_timeout: Timeout | None = None,
         **kw: Any,
     ) -> AmberResult[M]:
-        response = self._transport.invoke(
-            fn, *args, replayable=True, request_timeout=request_timeout, **kw
-        )
-        return AmberResult(response.data)
+        return self._send(fn, *args, replayable=True, request_timeout=request_timeout, **kw)
 
     def _send(
         self,
@@ -222,12 +220,16 @@ class AmberClient:
         *args: Any,
         replayable: bool,
         request_timeout: Timeout | None = None,
+        index: Any = None,
         **kw: Any,
     ) -> AmberResult[M]:
-        response = self._transport.invoke(
+        # The generated method names the request and its answer's model; the answer is
+        # decoded once and the model built from it on demand (facade/answers.py).
+        answer = self._transport.call_json(
             fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
         )
-        return AmberResult(response.data)
+        model: type[M] = response_model(fn)  # type: ignore[assignment]
+        return AmberResult.from_wire(answer.data, model, index=index)
 
     # ------------------------------------------------------------------ service
     def get_version(
@@ -429,7 +431,7 @@ class AmberClient:
         """
         mid = _model_id(model_id)
         text = to_table(data).encode()
-        return self._post_csv(mid, text, save_image, request_timeout)
+        return self._post_csv(mid, text, save_image, request_timeout, pandas_index(data))
 
     def _post_csv(
         self,
@@ -437,6 +439,7 @@ class AmberClient:
         text: str,
         save_image: bool | None,
         request_timeout: Timeout | None,
+        index: Any = None,
     ) -> AmberResult[PostDataResponse]:
         return self._send(
             self.api.post_data_with_http_info,
@@ -444,6 +447,7 @@ class AmberClient:
             model_id,
             replayable=False,
             request_timeout=request_timeout,
+            index=index,
         )
 
     def put_data(
@@ -488,7 +492,8 @@ class AmberClient:
         """
         mid = _model_id(model_id)
         batches, total = requests.data_batches(data, batch_size)
-        return self._stream(mid, batches, total, progress, save_image, request_timeout)
+        index = pandas_index(data)
+        return self._stream(mid, batches, total, progress, save_image, request_timeout, index)
 
     def _stream(
         self,
@@ -498,10 +503,14 @@ class AmberClient:
         progress: pretrain.Progress | None,
         save_image: bool | None,
         request_timeout: Timeout | None,
+        index: Any = None,
     ) -> Iterator[AmberResult[PostDataResponse]]:
         done = 0
+        # one index entry per row: each batch's result gets its rows' part of the index
+        width = total // len(index) if index is not None and total and len(index) else 0
         for text, count in batches:
-            result = self._post_csv(model_id, text, save_image, request_timeout)
+            part = index[done // width : (done + count) // width] if width else None
+            result = self._post_csv(model_id, text, save_image, request_timeout, part)
             done += count
             if progress is not None:
                 progress(done, total)
@@ -526,7 +535,8 @@ class AmberClient:
             save_image=save_image,
             request_timeout=request_timeout,
         )
-        return AmberResult(requests.join_analytics(results))
+        joined = requests.join_analytics(results)
+        return AmberResult(joined, index=pandas_index(data))
 
     def get_status(
         self, model_id: str, *, request_timeout: Timeout | None = None
@@ -557,7 +567,7 @@ class AmberClient:
         chunk_size: int | None = ...,
         block: Literal[True] = ...,
         timeout: float = ...,
-        progress: pretrain.Progress | None = ...,
+        progress: pretrain.PretrainProgress | None = ...,
         workers: int = ...,
         request_timeout: Timeout | None = ...,
     ) -> AmberResult[GetPretrainResponse]: ...
@@ -571,7 +581,7 @@ class AmberClient:
         chunk_size: int | None = ...,
         block: Literal[False],
         timeout: float = ...,
-        progress: pretrain.Progress | None = ...,
+        progress: pretrain.PretrainProgress | None = ...,
         workers: int = ...,
         request_timeout: Timeout | None = ...,
     ) -> AmberResult[PostPretrainResponse]: ...
@@ -584,28 +594,32 @@ class AmberClient:
         chunk_size: int | None = None,
         block: bool = True,
         timeout: float = pretrain.DEFAULT_PRETRAIN_TIMEOUT,
-        progress: pretrain.Progress | None = None,
+        progress: pretrain.PretrainProgress | None = None,
         workers: int = pretrain.DEFAULT_WORKERS,
         request_timeout: Timeout | None = None,
     ) -> AmberResult[GetPretrainResponse] | AmberResult[PostPretrainResponse]:
         """Pretrain a model on historical data, uploaded as float32 in chunks.
 
         ``chunk_size`` is in values (default 500,000, about 2.7 MB per request); chunk 1
-        goes first, the rest on ``workers`` threads, each retried on transient failures.
-        With ``block=True`` (default) wait, polling :meth:`get_pretrain`, until the model
-        is ``Pretrained`` and return that status; give up after ``timeout`` seconds with
-        ``AmberPretrainTimeoutError``. With ``block=False`` return the upload's last answer.
+        goes first, the rest on ``workers`` threads, each retried on transient failures
+        (after a lost answer only once :meth:`get_pretrain` shows it is needed).
+        With ``block=True`` (default) wait, polling :meth:`get_pretrain` with backoff, until
+        the model is ``Pretrained`` and return that status; give up after ``timeout`` seconds
+        with ``AmberPretrainTimeoutError``. With ``block=False`` return the upload's last
+        answer. ``progress(sent, total)`` follows the upload; a callback taking a third
+        argument also gets ``progress(total, total, percent)`` while the server pretrains.
         """
         mid = _model_id(model_id)
 
-        def send(body: Any, chunkspec: str, txn_id: str | None) -> Any:
-            return self._transport.invoke(
+        def send(body: Any, chunkspec: str, txn_id: str | None) -> Answer:
+            # not replayable: after a lost answer pretrain.py looks before it resends
+            return self._transport.call_json(
                 self.api.post_pretrain_with_http_info,
                 body,
                 mid,
                 chunkspec=chunkspec,
                 txn_id=txn_id,
-                replayable=True,
+                replayable=False,
                 request_timeout=request_timeout,
             )
 
@@ -618,6 +632,7 @@ class AmberClient:
             timeout=timeout,
             progress=progress,
             workers=workers,
+            retry=self._transport.retry,
         )
 
     def get_pretrain(

@@ -1,22 +1,31 @@
 """Turn user data into what the wire carries, rejecting bad input before anything is sent.
 
-Accepted data: a CSV string (one row per line), a number, a list / tuple (flat, or of rows),
-a numpy array (1-D or 2-D), a pandas Series or DataFrame. numpy and pandas are optional and
-only touched when the data already is one of their objects (or, for pretrain, to pack floats).
+Accepted data: a CSV string (one row per line), a number, a list / tuple / generator (flat,
+or of rows) of numbers or of numeric strings, a numpy array (1-D or 2-D), a pandas Series or
+DataFrame. numpy and pandas are optional and only touched when the data already is one of
+their objects (or, for pretrain, to check floats).
 
-Rejected with :class:`AmberUserError`: empty input, NaN or infinity, booleans, strings or
-other non-numbers, rows of different lengths, nesting deeper than rows.
+Numbers never go through text on the way: ``post_data`` text is rendered straight from the
+values (``orjson`` when installed: one pass that also proves every value a finite number),
+pretrain floats are packed straight to little-endian float32 (``array``). Anything the fast
+paths do not vouch for takes the careful path, which names the first bad value.
+
+Rejected with :class:`AmberUserError`: empty input, NaN or infinity, booleans, non-numbers
+(strings mixed with numbers, ``None``, ...), rows of different lengths, nesting deeper than
+rows.
 """
 
 from __future__ import annotations
 
 import array
 import base64
+import itertools
 import math
 import numbers
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -31,11 +40,26 @@ __all__ = [
     "format_clusters",
     "format_vectors",
     "iter_csv_file",
+    "pandas_index",
     "to_float32",
     "to_table",
 ]
 
 _INT_RE = re.compile(r"[+-]?\d+")
+#: What orjson may print for a list (of rows) of finite numbers; anything else in its output
+#: (``null`` for NaN / infinity / None, ``true``, quotes, braces) sends the data down the
+#: careful path.
+_JSON_NUMBER_BYTES = b"0123456789.,-+eE[]"
+_NUMPY_JSON_DTYPES = frozenset("f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8".split())
+
+
+def _orjson() -> Any:
+    """The orjson module, or None when it is not installed."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a default dependency
+        return None
+    return orjson
 
 
 _Encoder = Callable[[int, int], str]
@@ -80,8 +104,19 @@ def _is_pandas(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    # numpy's bool_ is not registered as numbers.Real, so it is rejected like bool
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """Real numbers: int, float, numpy numbers, Fraction, Decimal; never bool.
+
+    numpy's bool_ is not registered as numbers.Real, so it is rejected like bool.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    return _module_object(value, "decimal", ("Decimal",))
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool) or _module_object(value, "numpy", ("bool_",))
 
 
 def _where(index: int, width: int, flat: bool) -> str:
@@ -99,7 +134,7 @@ def _fmt_value(value: Any, where: str) -> str:
         raise AmberUserError(f"{where} is not a number: {wire.show(value)}")
     if isinstance(value, numbers.Integral):
         return str(int(value))
-    number = float(value)
+    number = float(value)  # numpy floats, Fraction, Decimal
     if not math.isfinite(number):
         raise AmberUserError(f"{where} {wire.not_finite(number)}")
     return repr(number)
@@ -177,6 +212,25 @@ def iter_csv_file(
 
 
 # ---------------------------------------------------------------- numpy / pandas
+def _numpy_json(arr: Any) -> Callable[[int, int], str] | None:
+    """An orjson encoder of rows ``a:b`` of a finite 2-D numeric array, or None."""
+    orjson = _orjson()
+    if orjson is None:
+        return None
+    dtype = arr.dtype
+    if not dtype.isnative or f"{dtype.kind}{dtype.itemsize}" not in _NUMPY_JSON_DTYPES:
+        return None
+    option = orjson.OPT_SERIALIZE_NUMPY
+
+    def encode(a: int, b: int) -> str:
+        import numpy as np
+
+        part = np.ascontiguousarray(arr[a:b]).reshape(-1)
+        return orjson.dumps(part, option=option)[1:-1].decode("ascii")  # type: ignore[no-any-return]
+
+    return encode
+
+
 def _array_table(value: Any) -> Table:
     import numpy as np
 
@@ -189,6 +243,17 @@ def _array_table(value: Any) -> Table:
     arr2 = arr.reshape(-1, 1) if flat else arr
     rows, width = int(arr2.shape[0]), int(arr2.shape[1])
     kind = arr.dtype.kind
+    if kind in "iuf":
+        if kind == "f":
+            finite = np.isfinite(arr2)
+            if not finite.all():
+                bad = int(np.flatnonzero(~finite.ravel())[0])
+                raise AmberUserError(
+                    f"{_where(bad, width, flat)} {wire.not_finite(float(arr2.ravel()[bad]))}"
+                )
+        fast = _numpy_json(arr2)
+        if fast is not None:
+            return Table(rows, width, flat, fast)
     if kind in "iu":
 
         def enc_int(a: int, b: int) -> str:
@@ -196,12 +261,6 @@ def _array_table(value: Any) -> Table:
 
         return Table(rows, width, flat, enc_int)
     if kind == "f":
-        finite = np.isfinite(arr2)
-        if not finite.all():
-            bad = int(np.flatnonzero(~finite.ravel())[0])
-            raise AmberUserError(
-                f"{_where(bad, width, flat)} {wire.not_finite(float(arr2.ravel()[bad]))}"
-            )
         if arr.dtype.itemsize <= 4:
             # 9 significant digits round-trip any float32 exactly
             def enc_f32(a: int, b: int) -> str:
@@ -226,9 +285,75 @@ def _is_row(value: Any) -> bool:
     return isinstance(value, list | tuple | range) or _is_ndarray(value)
 
 
+def _json_numbers(items: Sequence[Any], brackets: int) -> bytes | None:
+    """orjson's text of ``items`` if it is nothing but finite numbers in ``brackets`` lists."""
+    orjson = _orjson()
+    if orjson is None:
+        return None
+    try:
+        text: bytes = orjson.dumps(items)
+    except TypeError:  # numpy scalars, Decimal, huge ints, ...: the careful path
+        return None
+    if text.translate(None, _JSON_NUMBER_BYTES) or text.count(b"[") != brackets:
+        return None
+    return text
+
+
+def _fast_list_table(items: Sequence[Any]) -> Table | None:
+    """The table of a flat list of numbers or of a list of equal rows, without a Python loop
+    over the values; None when anything needs a closer look."""
+    if not isinstance(items, list | tuple):
+        return None
+    n = len(items)
+    if not _is_row(items[0]):
+        text = _json_numbers(items, 1)
+        if text is None:
+            return None
+        whole = text[1:-1].decode("ascii")
+        orjson = _orjson()
+
+        def enc_flat(a: int, b: int) -> str:
+            if a == 0 and b >= n:
+                return whole
+            return orjson.dumps(items[a:b])[1:-1].decode("ascii")  # type: ignore[no-any-return]
+
+        return Table(n, 1, True, enc_flat)
+    if not set(map(type, items)) <= {list, tuple}:
+        return None
+    widths = set(map(len, items))
+    if len(widths) != 1 or 0 in widths:
+        return None
+    text = _json_numbers(items, n + 1)
+    if text is None:
+        return None
+    whole = text.translate(None, b"[]").decode("ascii")
+    orjson = _orjson()
+
+    def enc_rows(a: int, b: int) -> str:
+        if a == 0 and b >= n:
+            return whole
+        return orjson.dumps(items[a:b]).translate(None, b"[]").decode("ascii")  # type: ignore[no-any-return]
+
+    return Table(n, widths.pop(), False, enc_rows)
+
+
+def _number_text(value: str, where: str) -> str:
+    problem = wire.number_problem(value)
+    if problem is not None:
+        raise AmberUserError(f"{where} {problem}")
+    return value.strip()
+
+
+def _all_strings(items: Sequence[Any]) -> bool:
+    return all(isinstance(v, str) for v in items)
+
+
 def _list_table(items: Sequence[Any]) -> Table:
     if len(items) == 0:
         raise AmberUserError("no data: the list is empty")
+    fast = _fast_list_table(items)
+    if fast is not None:
+        return fast
     first = items[0]
     if not _is_row(first):
         values = items
@@ -237,6 +362,8 @@ def _list_table(items: Sequence[Any]) -> Table:
                 bad = next(i for i, v in enumerate(values) if not math.isfinite(v))
                 raise AmberUserError(f"data[{bad}] {wire.not_finite(values[bad])}")
             texts = list(map(float.__repr__, values))
+        elif _all_strings(values):  # numeric strings, as the official client takes them
+            texts = [_number_text(v, f"data[{i}]") for i, v in enumerate(values)]
         else:
             texts = []
             for i, v in enumerate(values):
@@ -248,6 +375,7 @@ def _list_table(items: Sequence[Any]) -> Table:
     width = len(first)
     if width == 0:
         raise AmberUserError("no data: data[0] is an empty row")
+    strings = all(_is_row(row) and _all_strings(row) for row in items)
     rows_text: list[str] = []
     for r, row in enumerate(items):
         if not _is_row(row):
@@ -262,9 +390,15 @@ def _list_table(items: Sequence[Any]) -> Table:
         for c, v in enumerate(row):
             if _is_row(v):
                 raise AmberUserError(f"data[{r}][{c}] is nested too deep (at most rows of values)")
-            cells.append(_fmt_value(v, f"data[{r}][{c}]"))
+            where = f"data[{r}][{c}]"
+            cells.append(_number_text(v, where) if strings else _fmt_value(v, where))
         rows_text.append(",".join(cells))
     return Table(len(rows_text), width, False, lambda a, b: ",".join(rows_text[a:b]))
+
+
+def pandas_index(data: Any) -> Any:
+    """The index of a pandas Series / DataFrame (one entry per row), else None."""
+    return data.index if _is_pandas(data) else None
 
 
 def to_table(data: Any) -> Table:
@@ -306,6 +440,13 @@ def _bytes_view(arr: Any) -> memoryview:
     return view.cast("B")
 
 
+def _f32_problem(index: int, value: float) -> AmberUserError:
+    return AmberUserError(
+        f"value {index} of the data is {value!r} as float32: "
+        "NaN and infinity (or values beyond the float32 range) are not allowed"
+    )
+
+
 def _check_finite_f32(arr: Any) -> None:
     import numpy as np
 
@@ -315,10 +456,7 @@ def _check_finite_f32(arr: Any) -> None:
         finite = np.isfinite(part)
         if not finite.all():
             bad = start + int(np.flatnonzero(~finite)[0])
-            raise AmberUserError(
-                f"value {bad} of the data is {float(arr[bad])!r} as float32: "
-                "NaN and infinity (or values beyond the float32 range) are not allowed"
-            )
+            raise _f32_problem(bad, float(arr[bad]))
 
 
 def _numpy_or_none() -> Any:
@@ -327,6 +465,76 @@ def _numpy_or_none() -> Any:
     except ImportError:
         return None
     return numpy
+
+
+_NOT_SEQUENCES = (str, list, tuple, range, dict, set, frozenset, bytes, bytearray, memoryview)
+
+#: Above this many values that are exactly 0 or 1, bools are looked for by a type survey of
+#: the whole input rather than one value at a time.
+_BOOL_SURVEY_AT = 1024
+
+
+def _zeros_and_ones(np: Any, values: Any) -> Any:
+    """Indexes of the values that are exactly 0 or 1 (where a bool may hide), up to
+    ``_BOOL_SURVEY_AT + 1`` of them; computed in slices to keep memory flat."""
+    found = []
+    count = 0
+    step = 1 << 20
+    for start in range(0, values.size, step):
+        part = values[start : start + step]
+        hits = np.flatnonzero((part == 0) | (part == 1)) + start
+        found.append(hits)
+        count += hits.size
+        if count > _BOOL_SURVEY_AT:
+            break
+    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+
+
+def _pack_list(items: Sequence[Any]) -> Float32Data | None:
+    """Numbers of a flat list, or of a list of equal rows, packed straight to float32.
+
+    ``array('f')`` refuses anything that is not a real number (strings, None, rows inside
+    values...); bools, which it takes as 0 and 1, are looked for among the 0s and 1s. None
+    when the data needs the careful path (which then names what is wrong).
+    """
+    if not isinstance(items, list | tuple):
+        return None
+    rows = _is_row(items[0])
+    if rows:
+        if not set(map(type, items)) <= {list, tuple}:
+            return None
+        widths = set(map(len, items))
+        if len(widths) != 1 or 0 in widths:
+            return None
+        flat: Sequence[Any] = list(itertools.chain.from_iterable(items))
+    else:
+        flat = items
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy complex scalars warn as they lose a part
+            packed = array.array("f", flat)
+    except (TypeError, OverflowError, Warning):
+        return None
+    np = _numpy_or_none()
+    if np is not None:
+        values = np.frombuffer(packed, dtype=np.float32)
+        _check_finite_f32(values)
+        suspects = _zeros_and_ones(np, values)
+        if suspects.size > _BOOL_SURVEY_AT:
+            kinds = set(map(type, flat))
+            if bool in kinds or np.bool_ in kinds:
+                return None
+        elif any(_is_bool(flat[int(i)]) for i in suspects):
+            return None
+    else:
+        for i, v in enumerate(packed):
+            if not math.isfinite(v):
+                raise _f32_problem(i, v)
+        if bool in set(map(type, flat)):
+            return None
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return Float32Data(memoryview(packed).cast("B"), len(packed))
 
 
 def _float32_from_numbers(values: Sequence[float]) -> Float32Data:
@@ -339,10 +547,7 @@ def _float32_from_numbers(values: Sequence[float]) -> Float32Data:
     packed = array.array("f", values)
     for i, v in enumerate(packed):
         if not math.isfinite(v):
-            raise AmberUserError(
-                f"value {i} of the data is {v!r} as float32: "
-                "NaN and infinity (or values beyond the float32 range) are not allowed"
-            )
+            raise _f32_problem(i, v)
     if sys.byteorder == "big":
         packed.byteswap()
     return Float32Data(memoryview(packed).cast("B"), len(packed))
@@ -351,7 +556,8 @@ def _float32_from_numbers(values: Sequence[float]) -> Float32Data:
 def to_float32(data: Any) -> Float32Data:
     """Validate ``data`` and pack it as little-endian float32 (rows are flattened).
 
-    A C-contiguous little-endian float32 numpy array is used in place, without a copy.
+    A C-contiguous little-endian float32 numpy array is used in place, without a copy;
+    lists and tuples are packed without going through text.
     """
     if _is_pandas(data):
         data = data.to_numpy()
@@ -366,7 +572,17 @@ def to_float32(data: Any) -> Float32Data:
             arr = np.ascontiguousarray(data, dtype="<f4").reshape(-1)
         _check_finite_f32(arr)
         return Float32Data(_bytes_view(arr), int(arr.size))
-    table = to_table(data)
+    if _is_ndarray(data):
+        if data.dtype.kind != "O":
+            to_table(data)  # not numbers: it names what they are
+        data = data.tolist()
+    elif isinstance(data, Iterable) and not isinstance(data, _NOT_SEQUENCES):
+        data = list(data)  # a generator or another iterable of values
+    if isinstance(data, list | tuple) and data:
+        packed = _pack_list(data)
+        if packed is not None:
+            return packed
+    table = to_table(data)  # the careful path: it names what is wrong, or renders the text
     text = table.encode()
     return _float32_from_numbers([float(t) for t in text.split(",")])
 

@@ -11,13 +11,13 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from boonamber import wire
 from boonamber.facade import convert
 from boonamber.facade.errors import AmberUserError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
     from boonamber.facade.results import AmberResult
     from boonamber.v2.models import (
         AutotuneConfig,
@@ -42,7 +42,7 @@ __all__ = [
     "model_id",
 ]
 
-B = TypeVar("B", bound=BaseModel)
+B = TypeVar("B", bound="BaseModel")
 
 #: Values per ``post_data`` request in :meth:`AmberClient.stream` by default.
 DEFAULT_BATCH_VALUES = 10_000
@@ -68,6 +68,8 @@ def _validation_message(error: ValidationError) -> str:
 
 def build(cls: type[B], body: Any, what: str, **fields: Any) -> B:
     """A request model from ``body`` (the model itself or a mapping) or from keyword fields."""
+    from pydantic import BaseModel, ValidationError
+
     given = {k: v for k, v in fields.items() if v is not None}
     if body is not None and given:
         raise AmberUserError(f"{what}: pass either a {cls.__name__} or keyword arguments, not both")
@@ -88,6 +90,8 @@ def build(cls: type[B], body: Any, what: str, **fields: Any) -> B:
 
 def feature_configs(value: Any) -> list[FeatureConfig]:
     """Feature configs from a count, a list of names, or a list of FeatureConfigs / dicts."""
+    from pydantic import BaseModel
+
     from boonamber.v2.models import FeatureConfig
 
     if isinstance(value, bool):

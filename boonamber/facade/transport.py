@@ -3,17 +3,19 @@
 Every facade call goes through :meth:`Transport.invoke`: the shared request core
 (:mod:`boonamber.facade.operations`) serializes it, attaches the bearer token, decides on
 retries and translates errors; this module sends the bytes with the generated urllib3 client.
+The generated client (and with it pydantic and urllib3) is loaded when the first request
+needs it (:mod:`boonamber.facade.wiring`), so that importing and constructing ``AmberClient``
+stay cheap.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import urllib3
-
-from boonamber._version import __version__
+from boonamber.facade.answers import Answer, decode
 from boonamber.facade.credentials import Settings
 from boonamber.facade.errors import AmberCloudError, AmberUserError
 from boonamber.facade.log import setup_from_env
@@ -35,12 +37,12 @@ from boonamber.facade.tokens import (
     TokenProvider,
     check_auth_binding,
 )
-from boonamber.v2.api.default_api import DefaultApi
-from boonamber.v2.api_client import ApiClient
-from boonamber.v2.configuration import Configuration
 
 if TYPE_CHECKING:
+    from boonamber.facade.wiring import TracingApiClient
+    from boonamber.v2.api.default_api import DefaultApi
     from boonamber.v2.api_response import ApiResponse
+    from boonamber.v2.configuration import Configuration
 
 __all__ = ["DEFAULT_TIMEOUT", "Timeout", "Transport", "normalize_timeout"]
 
@@ -73,29 +75,7 @@ def normalize_timeout(
     return value, value
 
 
-class TracingApiClient(ApiClient):
-    """The generated ``ApiClient`` with the facade's User-Agent."""
-
-    def __init__(self, configuration: Configuration) -> None:
-        super().__init__(configuration)
-        self.user_agent = f"boonamber/{__version__} (python; facade)"
-
-
-def build_configuration(host: str, settings: Settings) -> Configuration:
-    """A fresh generated ``Configuration`` for ``host`` (never the process-global default)."""
-    config = Configuration(host=host)
-    config.verify_ssl = settings.verify is not False
-    if isinstance(settings.verify, str):
-        config.ssl_ca_cert = settings.verify
-    if isinstance(settings.cert, tuple):
-        config.cert_file, config.key_file = settings.cert
-    elif settings.cert is not None:
-        config.cert_file = settings.cert
-    config.proxy = settings.proxy  # the setter stops Configuration re-reading os.environ
-    config.no_proxy = settings.no_proxy
-    # Retries are the facade's job (RetryPolicy); redirects are returned as errors.
-    config.retries = urllib3.Retry(total=0, redirect=False)
-    return config
+_Wiring = tuple["Configuration", "TracingApiClient", "DefaultApi", "TracingApiClient", "DefaultApi"]
 
 
 class Transport:
@@ -104,27 +84,71 @@ class Transport:
     def __init__(
         self, settings: Settings, *, timeout: tuple[float, float], retry: RetryPolicy
     ) -> None:
-        check_auth_binding()
         setup_from_env()
         self.settings = settings
         self.timeout = timeout
         self.retry = retry
-        self.config = build_configuration(settings.server, settings)
-        self.api_client = TracingApiClient(self.config)
-        self.api = DefaultApi(self.api_client)
-        if settings.oauth_server == settings.server:
-            self.oauth_api_client = self.api_client
-        else:
-            self.oauth_api_client = TracingApiClient(
-                build_configuration(settings.oauth_server, settings)
-            )
-        self.oauth_api = DefaultApi(self.oauth_api_client)
         self.tokens = TokenProvider(self._login, self._refresh)
-        # Direct users of `client.api` get the current token through the generated hook.
-        self.config.api_key[AUTH_SCHEME] = ""
-        self.config.api_key_prefix[AUTH_SCHEME] = "Bearer"
-        self.config.refresh_api_key_hook = self._apply_token  # type: ignore[assignment]
         self._closed = False
+        self._wiring_lock = threading.Lock()
+        self._wired: _Wiring | None = None
+
+    def _wiring(self) -> _Wiring:
+        """The generated Configuration, ApiClients and DefaultApis, built on first use."""
+        wired = self._wired
+        if wired is not None:
+            return wired
+        with self._wiring_lock:
+            if self._wired is None:
+                from boonamber.facade.wiring import TracingApiClient, build_configuration
+                from boonamber.v2.api.default_api import DefaultApi
+
+                check_auth_binding()
+                settings = self.settings
+                config = build_configuration(settings.server, settings)
+                api_client = TracingApiClient(config)
+                oauth_api_client = api_client
+                if settings.oauth_server != settings.server:
+                    oauth_api_client = TracingApiClient(
+                        build_configuration(settings.oauth_server, settings)
+                    )
+                # Direct users of `client.api` get the current token through the generated hook.
+                config.api_key[AUTH_SCHEME] = ""
+                config.api_key_prefix[AUTH_SCHEME] = "Bearer"
+                config.refresh_api_key_hook = self._apply_token  # type: ignore[assignment]
+                self._wired = (
+                    config,
+                    api_client,
+                    DefaultApi(api_client),
+                    oauth_api_client,
+                    DefaultApi(oauth_api_client),
+                )
+            return self._wired
+
+    @property
+    def config(self) -> Configuration:
+        """The generated ``Configuration`` of this client (never the global default)."""
+        return self._wiring()[0]
+
+    @property
+    def api_client(self) -> TracingApiClient:
+        """The generated ``ApiClient`` of the API server."""
+        return self._wiring()[1]
+
+    @property
+    def api(self) -> DefaultApi:
+        """The generated ``DefaultApi`` of the API server."""
+        return self._wiring()[2]
+
+    @property
+    def oauth_api_client(self) -> TracingApiClient:
+        """The generated ``ApiClient`` of the OAuth server (the API's when they are one)."""
+        return self._wiring()[3]
+
+    @property
+    def oauth_api(self) -> DefaultApi:
+        """The generated ``DefaultApi`` of the OAuth server."""
+        return self._wiring()[4]
 
     def __repr__(self) -> str:
         return f"<Transport server={self.settings.server!r}>"
@@ -170,7 +194,10 @@ class Transport:
         """Send the operation of a generated ``*_with_http_info`` method (``fn`` names the
         operation) with token, retries and error translation."""
         op = operation(fn, args, kwargs)
-        return self.send(op, replayable=replayable, auth=auth, request_timeout=request_timeout)
+        response: ApiResponse[T] = self.send(
+            op, replayable=replayable, auth=auth, request_timeout=request_timeout
+        )
+        return response
 
     def send(
         self,
@@ -179,8 +206,12 @@ class Transport:
         replayable: bool,
         auth: bool = True,
         request_timeout: Any = None,
-    ) -> ApiResponse[Any]:
-        """Send ``op`` over urllib3: the shared core prepares it and decides on retries."""
+        decode: Callable[[Operation, Any], Any] = finish,
+    ) -> Any:
+        """Send ``op`` over urllib3: the shared core prepares it and decides on retries.
+
+        ``decode(op, raw)`` reads the answer: the generated ``ApiResponse`` by default
+        (``operations.finish``), or ``answers.decode`` for a decoded JSON object."""
         if self._closed:
             raise AmberUserError("this AmberClient is closed")
         timeout = normalize_timeout(request_timeout, self.timeout)
@@ -203,16 +234,34 @@ class Transport:
                     request.post_params,
                     _request_timeout=timeout,
                 )
-                response = finish(op, raw.response)
+                response = decode(op, raw.response)
             except Exception as exc:
                 time.sleep(attempts.failed(exc, request, token))
                 continue
             attempts.succeeded(request, response.status_code)
             return response
 
+    def call_json(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        replayable: bool,
+        auth: bool = True,
+        request_timeout: Any = None,
+        **kwargs: Any,
+    ) -> Answer:
+        """Like :meth:`invoke`, returning the answer's body decoded once (``answers``)."""
+        op = operation(fn, args, kwargs)
+        answer: Answer = self.send(
+            op, replayable=replayable, auth=auth, request_timeout=request_timeout, decode=decode
+        )
+        return answer
+
     def close(self) -> None:
         """Drop pooled connections and tokens; later calls raise ``AmberUserError``."""
         self._closed = True
         self.tokens.clear()
-        for client in {id(c): c for c in (self.api_client, self.oauth_api_client)}.values():
-            client.rest_client.pool_manager.clear()
+        wired = self._wired
+        if wired is not None:
+            for client in {id(c): c for c in (wired[1], wired[3])}.values():
+                client.rest_client.pool_manager.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import subprocess
 import sys
@@ -228,3 +229,99 @@ def test_a_chunk_whose_answer_was_lost_is_replayed(
     proxy.add_rule(lambda s: s.header("chunkspec") == "2:3", hang=1.0, times=1)
     result = client.post_pretrain(model_id, np.arange(30.0), chunk_size=10)
     assert result["status"] == "Pretrained"
+
+
+def test_a_lost_answer_to_the_last_chunk_is_not_sent_again(
+    amber_server: Any, proxy: Any, make_client: Any, new_model: Any
+) -> None:
+    client = make_client(
+        proxy.url, amber_server.license_key, amber_server.secret_key, timeout=(5, 0.5)
+    )
+    model_id = new_model(client, 1)
+    proxy.add_rule(lambda s: s.header("chunkspec") == "3:3", hang=1.5, times=1)
+    result = client.post_pretrain(model_id, np.arange(30.0), chunk_size=10, workers=1)
+    assert result["status"] == "Pretrained"
+    specs = [s.header("chunkspec") for s in proxy.requests("POST", "/pretrain")]
+    assert specs.count("3:3") == 1  # the status showed the upload complete: not resent
+    polls = proxy.requests("GET", "/pretrain")
+    assert polls and polls[0].at > max(
+        s.at for s in proxy.requests("POST", "/pretrain")
+    )  # looked before deciding
+
+
+def test_a_busy_server_is_retried_but_a_bad_chunk_is_not(
+    proxied: tuple[Any, Any], new_model: Any
+) -> None:
+    client, proxy = proxied
+    model_id = new_model(client, 1)
+    proxy.add_rule(
+        lambda s: s.header("chunkspec") == "2:2",
+        respond=(400, {}, b'{"code": 400, "message": "chunk refused"}'),
+    )
+    with pytest.raises(AmberCloudError, match="chunk refused"):
+        client.post_pretrain(model_id, np.arange(20.0), chunk_size=10)
+    specs = [s.header("chunkspec") for s in proxy.requests("POST", "/pretrain")]
+    assert specs.count("2:2") == 1
+
+
+def test_the_server_percentage_reaches_the_progress_callback(
+    proxied: tuple[Any, Any], new_model: Any
+) -> None:
+    client, proxy = proxied
+    model_id = new_model(client, 1)
+    proxy.add_rule(
+        lambda s: s.method == "POST" and s.path.endswith("/pretrain"),
+        respond=(
+            202,
+            {},
+            json.dumps({"status": "Pretraining", "message": "0%", "txnId": "t"}).encode(),
+        ),
+    )
+    for percent in (20, 60):
+        proxy.add_rule(
+            lambda s: s.method == "GET" and s.path.endswith("/pretrain"),
+            respond=(
+                200,
+                {},
+                json.dumps(
+                    {"status": "Pretraining", "message": f"Pretraining: {percent}% done"}
+                ).encode(),
+            ),
+            times=1,
+        )
+    proxy.add_rule(
+        lambda s: s.method == "GET" and s.path.endswith("/pretrain"),
+        respond=(200, {}, b'{"status": "Pretrained", "message": "done"}'),
+    )
+    seen: list[tuple[int, ...]] = []
+    two: list[tuple[int, int | None]] = []
+    client.post_pretrain(model_id, [1.0, 2.0], progress=lambda *a: seen.append(a))
+    client.post_pretrain(model_id, [1.0, 2.0], progress=lambda d, t: two.append((d, t)))
+    assert seen == [(2, 2), (2, 2, 20), (2, 2, 60), (2, 2, 100)]
+    assert two == [(2, 2)]  # a two-argument callback keeps its old calls
+
+
+def test_polling_backs_off_within_an_eighth_of_the_wait_and_follows_the_percentage() -> None:
+    from boonamber.facade.pretrain import server_percent, wait_until_pretrained
+
+    assert server_percent("Pretraining: 40% done") == 40
+    assert server_percent("Received 3 of 4 chunks") is None
+    now = [0.0]
+    polls: list[float] = []
+    finish = 12.0
+
+    def status() -> dict[str, str]:
+        polls.append(now[0])
+        if now[0] >= finish:
+            return {"status": "Pretrained", "message": "done"}
+        return {"status": "Pretraining", "message": f"Pretraining: {int(100 * now[0] / finish)}%"}
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    wait_until_pretrained(status, 60.0, clock=lambda: now[0], sleep=sleep)
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert gaps[0] == pytest.approx(0.05)
+    assert all(g <= max(0.05, t / 8) + 1e-9 for g, t in zip(gaps, polls, strict=False))
+    assert polls[-1] - finish < 0.5  # seen soon after it finished
+    assert len(polls) < 40

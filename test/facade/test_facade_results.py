@@ -26,6 +26,7 @@ from boonamber.facade import (
     AmberUserError,
 )
 from boonamber.v2 import models as v2
+from boonamber.wire import ANALYTIC_KEYS
 
 FACADE = Path(boonamber.__file__).parent / "facade"
 
@@ -113,3 +114,85 @@ def test_client_configuration_is_never_the_global_default(client: Any) -> None:
     assert client._transport.config is not Configuration.get_default()
     assert client._transport.config.verify_ssl is True  # TLS verification on by default
     assert client.api.api_client.configuration is client._transport.config
+
+
+def test_constructing_a_client_loads_neither_pydantic_nor_urllib3() -> None:
+    code = (
+        "import sys; from boonamber import AmberClient; "
+        "c = AmberClient(server='http://127.0.0.1:1/v2', license_key='k', secret_key='s'); "
+        "print([m for m in ('pydantic', 'urllib3', 'boonamber.v2.api.default_api', 'orjson')"
+        " if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_data_answer_is_decoded_once_and_its_model_built_on_demand(
+    client: Any, new_model: Any
+) -> None:
+    model_id = new_model(client, 1)
+    result = client.post_data(model_id, [0.5] * 30)
+    assert result._model is None  # nothing validated yet
+    assert len(result["analytics"]["ID"]) == 30
+    assert result.status.state in ("Buffering", "Learning", "Autotuning")
+    assert result._model is None  # only the field asked for was validated
+    assert isinstance(result.model, v2.PostDataResponse)
+    assert result.model is result.model  # built once
+    assert result.model.analytics is not None and len(result.model.analytics.id) == 30
+    assert json.loads(json.dumps(result)) == result
+    assert result.model_type is v2.PostDataResponse
+
+
+def test_a_field_the_server_left_out_is_an_attribute_error() -> None:
+    result = AmberResult.from_wire({"status": "Chunking"}, v2.PostPretrainResponse)
+    assert result.status == "Chunking"
+    with pytest.raises(AttributeError, match="has no 'txnId'"):
+        _ = result.txn_id
+    assert getattr(result, "txn_id", None) is None
+    assert result.model.txn_id is None
+
+
+def test_an_answer_that_does_not_match_the_spec_fails_when_built() -> None:
+    result = AmberResult.from_wire({"status": {"sampleCount": "many"}}, v2.PostDataResponse)
+    assert result["status"]["sampleCount"] == "many"
+    with pytest.raises(AmberCloudError, match="does not match the API"):
+        _ = result.status
+    with pytest.raises(AmberCloudError, match="does not match the API"):
+        _ = result.model
+
+
+def test_lazy_results_pickle_and_copy() -> None:
+    result = AmberResult.from_wire({"state": "Learning"}, v2.GetStatusResponse)
+    for other in (pickle.loads(pickle.dumps(result)), copy.copy(result)):
+        assert other == result and other.model_type is v2.GetStatusResponse
+        assert str(other.state) == "Learning"
+
+
+def test_to_pandas_one_row_per_vector_with_the_input_index(client: Any, new_model: Any) -> None:
+    pd = pytest.importorskip("pandas")
+    model_id = new_model(client, 2)
+    frame = pd.DataFrame(
+        {"a": [0.1 * i for i in range(20)], "b": [1.0] * 20},
+        index=pd.date_range("2026-01-01", periods=20, freq="min"),
+    )
+    result = client.post_data(model_id, frame)
+    table = result.to_pandas()
+    assert list(table.columns) == [k for k in ANALYTIC_KEYS if k in result["analytics"]]
+    assert list(table["SI"]) == result["analytics"]["SI"]
+    assert len(table) == 20 and table.index.equals(frame.index)
+    parts = list(client.stream(model_id, frame, batch_size=14))  # 7 rows per batch
+    assert [len(p.to_pandas()) for p in parts] == [7, 7, 6]
+    assert parts[1].to_pandas().index.equals(frame.index[7:14])
+    joined = client.stream_analytics(model_id, frame, batch_size=14).to_pandas()
+    assert joined.index.equals(frame.index)
+    plain = client.post_data(model_id, frame.to_numpy()).to_pandas()
+    assert list(plain.index) == list(range(20))
+    with pytest.raises(AmberUserError, match="data results"):
+        client.get_status(model_id).to_pandas()
+
+
+def test_to_pandas_without_pandas_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    result = AmberResult.from_wire({"analytics": {"ID": [1]}}, v2.PostDataResponse)
+    with pytest.raises(AmberUserError, match=r"pip install 'boonamber\[pandas\]'"):
+        result.to_pandas()
