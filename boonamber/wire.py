@@ -1,7 +1,7 @@
 """Facts of the Amber v2 wire shared by the client, the CLI and the local server.
 
 A light module (standard library only): the analytic keys of a data answer, the name the
-service gives a feature configured without one, and the one rule for what counts as a number
+service gives a feature configured without one, the wording of root-cause format errors, and the one rule for what counts as a number
 in data (CSV text, CSV files, Python values) with the wording of its errors.
 """
 
@@ -15,6 +15,11 @@ from collections.abc import Sequence
 ANALYTIC_KEYS: tuple[str, ...] = (
     "ID", "RI", "SI", "AD", "AH", "AW", "NI", "NS", "NW", "OM", "CS", "PI",
 )  # fmt: skip
+
+
+#: The service's wording of a root-cause format error; a precise detail follows it.
+CLUSTERS_FORMAT = "must specify cluster ID(s) in the format [1,2,3]"
+VECTORS_FORMAT = "must specify patterns(s) in the format [[0.1,0.2],[0.3,0.4]]"
 
 
 def default_feature_name(index: int) -> str:

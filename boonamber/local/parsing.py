@@ -94,7 +94,8 @@ def parse_clusters(text: str) -> list[int]:
         tok = tok.strip()
         if not _CLUSTER_RE.fullmatch(tok):
             raise BadRequest(
-                f"clusters must be a list of integer cluster ids such as [1,2,3]; got {_show(text)}"
+                f"{wire.CLUSTERS_FORMAT}: clusters must be a list of integer cluster ids; "
+                f"got {_show(text)}"
             )
         ids.append(int(tok))
     return ids
@@ -102,9 +103,7 @@ def parse_clusters(text: str) -> list[int]:
 
 def parse_vectors(text: str) -> list[list[float]]:
     """Parse patterns given as a bracketed list of bracketed lists, ``[[0.1,0.2],[0.3,0.4]]``."""
-    expected = (
-        "vectors must be a bracketed list of bracketed patterns such as [[0.1,0.2],[0.3,0.4]]"
-    )
+    expected = f"{wire.VECTORS_FORMAT}: vectors must be a bracketed list of bracketed patterns"
     s = text.strip()
     if not (s.startswith("[") and s.endswith("]")):
         raise BadRequest(f"{expected}; got {_show(text)}")

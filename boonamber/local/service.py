@@ -192,7 +192,7 @@ class Service:
         """postModelCopy: a new model with the source's configuration and learned state."""
         with self.models.model(account_id, model_id) as lm:
             src = lm.row
-            new_label = label if label else (f"{src.label}-copy" if src.label else "copy")
+            new_label = label if label else src.label  # no label: keep the source's
             self._check_label(new_label)
             snapshot = lm.engine.to_bytes() if lm.engine is not None else None
             now = now_iso()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from boonamber import wire
 from boonamber.local.defaults import (
     MAX_BUFFER_VALUES,
     MAX_BUFFERING_SAMPLES,
@@ -202,6 +203,8 @@ def _feature(raw: Any, i: int) -> FeatureConfig:
     p = f"features[{i}]"
     m = _mapping(raw, p)
     name = m.get("name")
+    if name is None:
+        name = wire.default_feature_name(i)  # the service names an unnamed feature
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise ConfigError(
             f"{p}.name", f"must match {NAME_RE.pattern} (letters, digits, '.:_-'), got {name!r}"

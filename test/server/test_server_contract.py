@@ -167,7 +167,7 @@ def test_copy_keeps_state_and_applies_label_rule(checked_api: Any, make_model: A
     src = make_model("source", features=1, window=5, buffering=100)
     checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:600])), src)
     copy = checked_api.post_model_copy(src)
-    assert copy.label == "source-copy" and copy.id != src
+    assert copy.label == "source" and copy.id != src  # no label: the source's is kept
     named = checked_api.post_model_copy(src, body=v2.PostModelCopyRequest(label="named"))
     assert named.label == "named"
     try:
@@ -180,7 +180,9 @@ def test_copy_keeps_state_and_applies_label_rule(checked_api: Any, make_model: A
         a2 = checked_api.post_data(v2.PostDataRequest(data=nxt), copy.id).analytics.to_dict()
         assert a1 == a2
         unconfigured = make_model("plain")
-        assert checked_api.post_model_copy(unconfigured).label == "plain-copy"
+        plain = checked_api.post_model_copy(unconfigured)
+        assert plain.label == "plain"
+        checked_api.delete_model(plain.id)
     finally:
         checked_api.delete_model(copy.id)
         checked_api.delete_model(named.id)
@@ -254,6 +256,34 @@ def test_config_errors_name_the_field(checked_api: Any, make_model: Any, amber_s
     )
     assert r.status == 400 and b"fusionRule" in r.data
     expect_error(404, checked_api.post_config, dup, "f" * 24)
+
+
+def test_unnamed_features_are_named_by_position(checked_api: Any, make_model: Any) -> None:
+    model_id = make_model("cfg-unnamed")
+    body = v2.PostConfigRequest.from_dict(
+        {"streamingWindow": 1, "features": [{}, {"name": "b"}, {"minVal": 0, "maxVal": 1}]}
+    )
+    cfg = checked_api.post_config(body, model_id)
+    assert [f.name for f in cfg.features] == ["feature-0", "b", "feature-2"]
+    assert [f.name for f in checked_api.get_config(model_id).features] == [
+        "feature-0",
+        "b",
+        "feature-2",
+    ]
+    assert cfg.features[2].min_max_defined
+    # fusion and root cause use the names the server gave
+    fused = v2.PutDataRequest.from_dict({"vector": [{"name": "feature-2", "value": 0.5}]})
+    assert checked_api.put_data(fused, model_id).vector["feature-2"] == 0.5
+    clash = v2.PostConfigRequest.from_dict(
+        {"streamingWindow": 1, "features": [{}, {"name": "feature-0"}]}
+    )
+    message = expect_error(400, checked_api.post_config, clash, model_id)
+    assert "features[1].name" in message and "feature-0" in message
+    assert [f.name for f in checked_api.get_config(model_id).features] == [
+        "feature-0",
+        "b",
+        "feature-2",
+    ]
 
 
 # ---------------------------------------------------------------------------------- data
@@ -489,9 +519,12 @@ def test_root_cause(checked_api: Any, make_model: Any) -> None:
     assert "Cannot specify both" in expect_error(
         400, checked_api.get_root_cause, model_id, clusters="[1]", vectors="[[1,2,3,4]]"
     )
-    assert "bracketed" in expect_error(400, checked_api.get_root_cause, model_id, vectors="1,2,3,4")
+    patterns = expect_error(400, checked_api.get_root_cause, model_id, vectors="1,2,3,4")
+    assert patterns.startswith("must specify patterns(s) in the format [[0.1,0.2],[0.3,0.4]]")
+    assert "bracketed" in patterns
     assert "4 values" in expect_error(400, checked_api.get_root_cause, model_id, vectors="[[1,2]]")
-    assert "[1,2,3]" in expect_error(400, checked_api.get_root_cause, model_id, clusters="[a]")
+    ids = expect_error(400, checked_api.get_root_cause, model_id, clusters="[a]")
+    assert ids.startswith("must specify cluster ID(s) in the format [1,2,3]: ") and "'[a]'" in ids
     assert "99999" in expect_error(400, checked_api.get_root_cause, model_id, clusters="[99999]")
     expect_error(400, checked_api.get_root_cause, make_model("rc-raw"), clusters="[1]")
     assert checked_api.get_usage(model_id).endpoints.get_root_cause.total_calls == 3
