@@ -1,14 +1,28 @@
 """The facade's exceptions and the one place where lower-level errors are translated.
 
-Hierarchy::
+Hierarchy (decided once; see ``docs/errors-and-retries.md``)::
 
-    AmberError
-    ├── AmberUserError            misuse caught on the client, before anything is sent
-    └── AmberCloudError           every error answer of the server (and transport failures)
-        ├── AmberAuthenticationError   the server rejected the license key / secret key
-        └── AmberConnectionError       no (complete) answer: refused, reset, TLS failure
-            └── AmberTimeoutError      connect or read timeout
-                └── AmberPretrainTimeoutError  a blocking pretrain did not finish in time
+    ApiException                 the generated client's (boonamber.v2.exceptions): what
+    │                            official Amber SDK code catches
+    └── AmberError               every exception a client of this package raises
+        ├── AmberUserError            misuse caught on the client, before anything is sent
+        └── AmberCloudError           every error answer of the server (and transport failures)
+            ├── BadRequestError            400
+            ├── AuthenticationError        401
+            │   └── AmberAuthenticationError   the server rejected the login (400/401/403)
+            ├── PermissionDeniedError      403
+            ├── NotFoundError              404
+            ├── ConflictError              409
+            ├── UnprocessableEntityError   422
+            ├── RateLimitError             429
+            ├── ServerError                500-599
+            └── AmberConnectionError       no (complete) answer: refused, reset, TLS failure
+                └── AmberTimeoutError      connect or read timeout
+                    └── AmberPretrainTimeoutError  a blocking pretrain did not finish in time
+
+Every one carries the generated exception's ``status``, ``reason``, ``body`` and ``headers``.
+The per-status classes also derive from the generated client's own per-status exceptions
+(``NotFoundError`` is a ``boonamber.v2.exceptions.NotFoundException``, ...).
 """
 
 from __future__ import annotations
@@ -18,6 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from boonamber.v2 import exceptions as _generated
+
 __all__ = [
     "AmberAuthenticationError",
     "AmberCloudError",
@@ -26,20 +42,43 @@ __all__ = [
     "AmberPretrainTimeoutError",
     "AmberTimeoutError",
     "AmberUserError",
+    "ApiException",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
     "RequestInfo",
+    "ServerError",
+    "UnprocessableEntityError",
+    "error_class",
     "redact",
     "translate",
 ]
 
+#: The generated client's exception, the root official Amber SDK code catches.
+ApiException = _generated.ApiException
+
 _MAX_BODY_IN_MESSAGE = 300
 
 
-class AmberError(Exception):
-    """Root of every exception raised by :class:`~boonamber.AmberClient`."""
+class AmberError(ApiException):
+    """Root of every exception raised by :class:`~boonamber.AmberClient`.
+
+    An ``ApiException`` of the generated client: ``status`` (``None`` when no HTTP answer
+    is involved), ``reason`` (the HTTP reason phrase, else the message), ``body``,
+    ``headers``; plus ``message``, the description ``str()`` shows.
+    """
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        Exception.__init__(self, message)
         self.message = message
+        self.status: int | None = None
+        self.reason: str = message
+        self.body: str | None = None
+        self.headers: dict[str, str] = {}
+        self.data: Any = None
 
     def __str__(self) -> str:
         return self.message
@@ -59,6 +98,7 @@ class AmberCloudError(AmberError):
         status: the HTTP status code (``None`` when no answer was received).
         code: alias of ``status`` (the name the seed SDK used).
         message: the server's message (the ``message`` of its JSON error body) or a description.
+        reason: the HTTP reason phrase (``"Not Found"``), else the message.
         body: the raw response body, if any (secrets redacted).
         method: the HTTP method of the failed request.
         path: the path of the failed request, relative to the server URL.
@@ -75,13 +115,15 @@ class AmberCloudError(AmberError):
         method: str | None = None,
         path: str | None = None,
         headers: Mapping[str, str] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason or message
         self.body = body
         self.method = method
         self.path = path
-        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.headers = dict(headers) if headers else {}
         self.attempts = 1
         #: How the request was retried, e.g. ``"3 attempts in 1.4 s"`` (shown by ``str()``).
         self.attempts_note: str | None = None
@@ -103,8 +145,60 @@ class AmberCloudError(AmberError):
         return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
 
 
-class AmberAuthenticationError(AmberCloudError):
+class BadRequestError(AmberCloudError, _generated.BadRequestException):
+    """HTTP 400: the server rejected the request (bad data, bad configuration, ...)."""
+
+
+class AuthenticationError(AmberCloudError, _generated.UnauthorizedException):
+    """HTTP 401: the token (or, for :class:`AmberAuthenticationError`, the login) was refused."""
+
+
+class AmberAuthenticationError(AuthenticationError):
     """The server rejected the credentials (license key / secret key) at login."""
+
+
+class PermissionDeniedError(AmberCloudError, _generated.ForbiddenException):
+    """HTTP 403: the account may not do this."""
+
+
+class NotFoundError(AmberCloudError, _generated.NotFoundException):
+    """HTTP 404: no such model (or path)."""
+
+
+class ConflictError(AmberCloudError, _generated.ConflictException):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(AmberCloudError, _generated.UnprocessableEntityException):
+    """HTTP 422."""
+
+
+class RateLimitError(AmberCloudError):
+    """HTTP 429: too many requests (retried for replayable requests)."""
+
+
+class ServerError(AmberCloudError, _generated.ServiceException):
+    """HTTP 500-599: the server failed."""
+
+
+_BY_STATUS: dict[int, type[AmberCloudError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int | None) -> type[AmberCloudError]:
+    """The exception class for an error answer with HTTP ``status``."""
+    if status is None:
+        return AmberCloudError
+    if 500 <= status <= 599:
+        return ServerError
+    return _BY_STATUS.get(status, AmberCloudError)
 
 
 class AmberConnectionError(AmberCloudError):
@@ -192,13 +286,14 @@ def _translate_api_exception(exc: Any, request: RequestInfo, secrets: list[str])
         if body:
             message += f": {_short(body)}"
     message = redact(message, secrets)
-    return AmberCloudError(
+    return error_class(status)(
         message,
         status=status,
         body=body,
         method=request.method,
         path=request.path,
         headers=headers,
+        reason=reason or None,
     )
 
 
@@ -254,8 +349,6 @@ def translate(
     from pydantic import ValidationError
     from urllib3.exceptions import HTTPError
 
-    from boonamber.v2.exceptions import ApiException, OpenApiException
-
     secret_list = [s for s in secrets if s]
     if isinstance(exc, AmberError):
         return exc
@@ -265,7 +358,7 @@ def translate(
         return _translate_urllib3(exc, request, secret_list)
     if type(exc).__module__.startswith("httpx") and isinstance(exc, Exception):
         return _translate_httpx(exc, request, secret_list)
-    if isinstance(exc, OpenApiException | ValidationError):
+    if isinstance(exc, _generated.OpenApiException | ValidationError):
         detail = redact(" ".join(str(exc).split()), secret_list)
         if request.sent:
             # the request went out: the answer did not match the API

@@ -281,4 +281,5 @@ def login_failure(error: AmberCloudError) -> AmberCloudError:
         method=error.method,
         path=error.path,
         headers=error.headers,
+        reason=error.reason,
     )
