@@ -605,7 +605,9 @@ def format_clusters(clusters: Any) -> str:
         tokens = [t.strip() for t in text.split(",")] if text.strip() else []
         for t in tokens:
             if _INT_RE.fullmatch(t) is None:
-                raise AmberUserError(f"clusters: {wire.show(t)} is not a cluster id (an integer)")
+                raise AmberUserError(
+                    f"{wire.CLUSTERS_FORMAT}: {wire.show(t)} is not a cluster id (an integer)"
+                )
         ids = [int(t) for t in tokens]
     else:
         if _is_ndarray(clusters):
@@ -615,11 +617,12 @@ def format_clusters(clusters: Any) -> str:
         for i, c in enumerate(items):
             if isinstance(c, bool) or not isinstance(c, numbers.Integral):
                 raise AmberUserError(
-                    f"clusters[{i}] is {wire.show(c)}, not a cluster id (an integer)"
+                    f"{wire.CLUSTERS_FORMAT}: clusters[{i}] is {wire.show(c)}, "
+                    "not a cluster id (an integer)"
                 )
             ids.append(int(c))
     if not ids:
-        raise AmberUserError("clusters: give at least one cluster id")
+        raise AmberUserError(f"{wire.CLUSTERS_FORMAT}: give at least one cluster id")
     return "[" + ",".join(map(str, ids)) + "]"
 
 
@@ -636,11 +639,14 @@ def format_vectors(vectors: Any) -> str:
             vectors = json.loads(vectors)
         except ValueError:
             raise AmberUserError(
-                "vectors: a string must hold a bracketed list such as '[[0.1,0.2]]'"
+                f"{wire.VECTORS_FORMAT}: a string must hold a bracketed list of patterns"
             ) from None
         if not isinstance(vectors, list):
-            raise AmberUserError("vectors: a string must hold a bracketed list")
-    table = to_table(vectors)
+            raise AmberUserError(f"{wire.VECTORS_FORMAT}: a string must hold a bracketed list")
+    try:
+        table = to_table(vectors)
+    except AmberUserError as e:
+        raise AmberUserError(f"{wire.VECTORS_FORMAT}: vectors: {e.message}") from None
     if table.flat:
         return "[[" + table.encode() + "]]"
     rows = ["[" + table.encode(r, r + 1) + "]" for r in range(table.rows)]

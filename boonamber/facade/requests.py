@@ -8,6 +8,7 @@ module stays cheap while mypy still sees their types.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -119,8 +120,11 @@ def feature_configs(value: Any) -> list[FeatureConfig]:
                 if name in known
             }
         result.append(build(FeatureConfig, item, f"features[{i}]"))
-    names = [f.name for f in result if f.name is not None]  # unnamed: the server names them
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    # a feature without a name is named feature-{i} by the server: check the names it will use
+    names = [
+        wire.default_feature_name(i) if f.name is None else f.name for i, f in enumerate(result)
+    ]
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         raise AmberUserError(f"features: names must be unique, repeated: {', '.join(duplicates)}")
     return result
