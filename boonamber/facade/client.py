@@ -95,6 +95,9 @@ class AmberClient:
         max_retries: retries of failed requests (default 3), or a :class:`RetryPolicy`.
     """
 
+    #: The type of every result (``AmberV2Client`` returns a subclass).
+    _result_type: type[AmberResult[Any]] = AmberResult
+
     def __init__(
         self,
         profile_name: str | None = None,
@@ -203,7 +206,8 @@ class AmberClient:
 
     def __repr__(self) -> str:
         settings = self._transport.settings
-        return f"AmberClient(server={settings.server!r}, profile_name={settings.profile_name!r})"
+        name = type(self).__name__
+        return f"{name}(server={settings.server!r}, profile_name={settings.profile_name!r})"
 
     def _get(
         self,
@@ -229,7 +233,7 @@ class AmberClient:
             fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
         )
         model: type[M] = response_model(fn)  # type: ignore[assignment]
-        return AmberResult.from_wire(answer.data, model, index=index)
+        return self._result_type.from_wire(answer.data, model, index=index)
 
     # ------------------------------------------------------------------ service
     def get_version(
@@ -536,7 +540,7 @@ class AmberClient:
             request_timeout=request_timeout,
         )
         joined = requests.join_analytics(results)
-        return AmberResult(joined, index=pandas_index(data))
+        return self._result_type(joined, index=pandas_index(data))
 
     def get_status(
         self, model_id: str, *, request_timeout: Timeout | None = None

@@ -23,7 +23,13 @@ from boonamber import profiles
 from boonamber.facade.errors import AmberUserError
 from boonamber.profiles import DEFAULT_LICENSE_FILE, DEFAULT_PROFILE
 
-__all__ = ["DEFAULT_LICENSE_FILE", "DEFAULT_PROFILE", "Settings", "resolve_settings"]
+__all__ = [
+    "DEFAULT_LICENSE_FILE",
+    "DEFAULT_PROFILE",
+    "Settings",
+    "parse_verify",
+    "resolve_settings",
+]
 
 Cert = str | tuple[str, str]
 
@@ -84,7 +90,9 @@ def _env_value(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str
     return None
 
 
-def _parse_verify(value: Any, origin: str) -> bool | str:
+def parse_verify(value: Any, origin: str) -> bool | str:
+    """A TLS ``verify`` setting: a bool, a true/false word (``"true"``, ``"0"``, ...) or a CA
+    bundle path; ``origin`` names where it came from in the error."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -252,7 +260,7 @@ def resolve_settings(
                 f"profile {profile_name!r} of license file {path}{file_note}"
             )
     if "verify" in values:
-        values["verify"] = _parse_verify(values["verify"], sources["verify"])
+        values["verify"] = parse_verify(values["verify"], sources["verify"])
     if "cert" in values:
         values["cert"] = _parse_cert(values["cert"], sources["cert"])
     if isinstance(values.get("verify"), str):

@@ -22,6 +22,7 @@ __all__ = [
     "AsyncTokenProvider",
     "TokenGrant",
     "TokenProvider",
+    "TokenSnapshot",
     "bearer_auth",
     "check_auth_binding",
 ]
@@ -44,12 +45,26 @@ class TokenGrant:
         return f"TokenGrant(id_token='***', refresh_token='***', expires_in={self.expires_in!r})"
 
 
+@dataclass(frozen=True, repr=False)
+class TokenSnapshot:
+    """The token held: its values, lifetime and seconds until it is renewed."""
+
+    id_token: str
+    refresh_token: str | None
+    expires_in: float
+    renew_in: float
+
+    def __repr__(self) -> str:
+        return f"TokenSnapshot(expires_in={self.expires_in!r}, renew_in={self.renew_in!r})"
+
+
 @dataclass(repr=False)
 class _Token:
     value: str
     refresh_token: str | None
     refresh_at: float
     expires_at: float
+    lifetime: float
 
 
 class _TokenState:
@@ -80,6 +95,20 @@ class _TokenState:
         """Drop every token (the next call logs in again)."""
         self._token = None
 
+    def snapshot(self) -> TokenSnapshot | None:
+        """The token held, or ``None`` before the first login."""
+        token = self._token
+        if token is None:
+            return None
+        return TokenSnapshot(
+            token.value, token.refresh_token, token.lifetime, token.refresh_at - self._clock()
+        )
+
+    def renew_in(self, seconds: float) -> None:
+        """Renew the token held ``seconds`` from now (``0`` or less: before the next call)."""
+        if self._token is not None:
+            self._token.refresh_at = self._clock() + seconds
+
     def _refresh_token(self) -> str | None:
         old = self._token
         return old.refresh_token if old is not None and old.refresh_token else None
@@ -93,6 +122,7 @@ class _TokenState:
             refresh_token=grant.refresh_token,
             refresh_at=now + ttl - margin,
             expires_at=now + ttl,
+            lifetime=ttl,
         )
         logger.debug("token %s: valid %.0f s, renewed after %.0f s", how, ttl, ttl - margin)
         return grant.id_token
@@ -130,6 +160,11 @@ class TokenProvider(_TokenState):
         """Forget ``value`` if it is still the current token (after the server rejected it)."""
         with self._lock:
             super().invalidate(value)
+
+    def renew_in(self, seconds: float) -> None:
+        """Renew the token held ``seconds`` from now (``0`` or less: before the next call)."""
+        with self._lock:
+            super().renew_in(seconds)
 
     def clear(self) -> None:
         """Drop every token (the next call logs in again)."""

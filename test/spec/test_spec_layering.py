@@ -37,17 +37,48 @@ def test_import_boonamber_does_not_load_numpy_or_the_generated_models() -> None:
 
 def test_top_level_exports_are_curated() -> None:
     import boonamber
+    import boonamber.v2.models
 
-    assert set(boonamber.__all__) == {
+    handwritten = {
         "AmberClient",
         "AmberCloudError",
+        "AmberConnectionError",
+        "AmberError",
+        "AmberTimeoutError",
         "AmberUserError",
+        "AmberV2Client",
+        "ApiException",
         "AsyncAmberClient",
+        "AuthenticationError",
+        "BadRequestError",
+        "ConflictError",
+        "NotFoundError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "ServerError",
+        "UnprocessableEntityError",
         "__version__",
+        "float_list_to_csv_string",
         "plot",
     }
+    # as in the official SDK, every generated model is exported too (boonamber.FeatureConfig)
+    models = set(boonamber.v2.models.__all__)
+    assert set(boonamber.__all__) == handwritten | models
+    for name in boonamber.__all__:
+        assert getattr(boonamber, name) is not None
     assert boonamber.AsyncAmberClient.__name__ == "AsyncAmberClient"
     assert callable(boonamber.plot)
+
+
+def test_star_import_and_lazy_attributes_stay_cheap() -> None:
+    code = (
+        "import sys\n"
+        "from boonamber import *\n"
+        "assert FeatureConfig('f').name == 'f' and AmberV2Client and ApiException\n"
+        "print([m for m in ('numpy', 'pandas', 'boonamber.local') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 HANDWRITTEN = ("facade", "local", "cli")
