@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, WORKER_THREADS
 from boonamber.local.engine import EngineError
-from boonamber.local.errors import ApiError, BadRequest, TooLarge
+from boonamber.local.errors import ApiError, BadRequest, TooLarge, TooManyRequests
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
 from boonamber.local.service import Service
 from boonamber.local.wire import CLIPPED_HEADER, CLIPPED_KEY, dumps, token_answer
@@ -49,12 +49,13 @@ log = logging.getLogger("boonamber.local")
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
 
-def error_response(status: int, message: str) -> Response:
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     """A ``{code, message}`` JSON answer."""
     return Response(
         orjson.dumps({"code": status, "message": message}),
         status_code=status,
         media_type="application/json",
+        headers=headers,
     )
 
 
@@ -67,6 +68,7 @@ class Call:
     query: QueryParams
     headers: Headers
     body: Any = None
+    client: str | None = None  # the client's address
 
 
 @dataclass
@@ -226,10 +228,15 @@ class AmberApp:
                         query=request.query_params,
                         headers=request.headers,
                         body=parsed,
+                        client=request.client.host if request.client else None,
                     )
                     return _render(handler(call))
 
                 return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+            except TooManyRequests as exc:
+                return error_response(
+                    exc.status, exc.message, {"Retry-After": str(exc.retry_after)}
+                )
             except ApiError as exc:
                 return error_response(exc.status, exc.message)
             except EngineError as exc:
@@ -249,7 +256,7 @@ class AmberApp:
 
     def _access(self, call: Call) -> Reply:
         req: PostOauth2AccessRequest = call.body
-        tokens = self.service.auth.login(req.license_key, req.secret_key)
+        tokens = self.service.auth.login(req.license_key, req.secret_key, call.client)
         return Reply(token_answer(tokens.id_token, tokens.expires_in, tokens.refresh_token))
 
     def _refresh(self, call: Call) -> Reply:

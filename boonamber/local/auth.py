@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from boonamber.local.errors import Unauthorized
+from boonamber.local.defaults import (
+    LOGIN_FAILURE_WINDOW,
+    LOGIN_MAX_FAILURES_PER_ADDRESS,
+    LOGIN_MAX_FAILURES_PER_KEY,
+)
+from boonamber.local.errors import TooManyRequests, Unauthorized
 from boonamber.local.storage import Store
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
@@ -45,6 +53,68 @@ def now_iso(t: float | None = None) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+class LoginThrottle:
+    """Counts failed logins per license key and per client address over a sliding window;
+    past a limit, :meth:`check` raises TooManyRequests (429) with the seconds to wait, so a
+    guessing client costs no scrypt. A successful login clears its key's count (not its
+    address's). At most ``max_tracked`` keys and addresses are remembered (oldest dropped)."""
+
+    def __init__(
+        self,
+        per_key: int = LOGIN_MAX_FAILURES_PER_KEY,
+        per_address: int = LOGIN_MAX_FAILURES_PER_ADDRESS,
+        window: float = LOGIN_FAILURE_WINDOW,
+        max_tracked: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_key, self.per_address, self.window = per_key, per_address, window
+        self.max_tracked = max_tracked
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+
+    def _recent(self, who: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures.get(who)
+        if times is None:
+            return deque()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def check(self, license_key: str, address: str | None) -> None:
+        """Raise TooManyRequests if the key or the address has failed too often lately."""
+        now = self.clock()
+        with self._lock:
+            for who, limit in (
+                (("key", license_key), self.per_key),
+                (("addr", address or ""), self.per_address),
+            ):
+                times = self._recent(who, now)
+                if len(times) >= limit:
+                    wait = max(1, math.ceil(times[len(times) - limit] + self.window - now))
+                    what = "license key" if who[0] == "key" else "client address"
+                    raise TooManyRequests(
+                        f"too many failed logins for this {what}; retry in {wait} s", wait
+                    )
+
+    def failed(self, license_key: str, address: str | None) -> None:
+        """Count one failed login."""
+        now = self.clock()
+        with self._lock:
+            for who in (("key", license_key), ("addr", address or "")):
+                times = self._recent(who, now)
+                times.append(now)
+                self._failures[who] = times
+                self._failures.move_to_end(who)
+            while len(self._failures) > self.max_tracked:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, license_key: str) -> None:
+        """Forget the key's failures."""
+        with self._lock:
+            self._failures.pop(("key", license_key), None)
+
+
 @dataclass(frozen=True)
 class Tokens:
     """The answer of a login or refresh."""
@@ -64,6 +134,7 @@ class Auth:
         self.token_ttl = float(token_ttl)
         self.refresh_ttl = float(refresh_ttl) if refresh_ttl else max(86400.0, 24 * token_ttl)
         self._lock = threading.Lock()
+        self.throttle = LoginThrottle()
         # Successful secret checks, so repeated logins skip scrypt: license -> (digest, account).
         self._verified: dict[str, tuple[bytes, int]] = {}
         # Valid id tokens seen: digest -> (account, expiry).
@@ -110,11 +181,15 @@ class Auth:
             )
         return Tokens(id_token, refresh_token, int(self.token_ttl))
 
-    def login(self, license_key: str, secret_key: str) -> Tokens:
-        """Exchange credentials for tokens; Unauthorized if they are wrong."""
+    def login(self, license_key: str, secret_key: str, address: str | None = None) -> Tokens:
+        """Exchange credentials for tokens; Unauthorized if they are wrong, TooManyRequests
+        after repeated failures for the key or the client ``address``."""
+        self.throttle.check(license_key, address)
         account_id = self.check_credentials(license_key, secret_key)
         if account_id is None:
+            self.throttle.failed(license_key, address)
             raise Unauthorized("invalid license key or secret key")
+        self.throttle.succeeded(license_key)
         with self.store.transaction() as tx:
             tx.prune_tokens(time.time())
         with self._lock:

@@ -31,6 +31,12 @@ BLAS_THREADS = 1
 #: GIL, so more threads would only contend for it.
 WORKER_THREADS = 8
 
+#: Failed logins allowed per license key, and per client address, within the window below;
+#: beyond them logins are answered 429 with Retry-After (before the secret is checked).
+LOGIN_MAX_FAILURES_PER_KEY = 5
+LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+LOGIN_FAILURE_WINDOW = 60.0
+
 #: Lifetime of ID tokens, in seconds.
 DEFAULT_TOKEN_TTL = 3600.0
 

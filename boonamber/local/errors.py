@@ -46,3 +46,13 @@ class TooLarge(ApiError):
     """413: the request body exceeds the configured limit."""
 
     status = 413
+
+
+class TooManyRequests(ApiError):
+    """429: too many failed logins; ``retry_after`` seconds until the next attempt counts."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -5404,6 +5404,7 @@ class DefaultApi:
             '400': "Error",
             '401': "Error",
             '413': "Error",
+            '429': "Error",
             '500': "Error",
         }
         response_data = self.api_client.call_api(
@@ -5475,6 +5476,7 @@ class DefaultApi:
             '400': "Error",
             '401': "Error",
             '413': "Error",
+            '429': "Error",
             '500': "Error",
         }
         response_data = self.api_client.call_api(
@@ -5546,6 +5548,7 @@ class DefaultApi:
             '400': "Error",
             '401': "Error",
             '413': "Error",
+            '429': "Error",
             '500': "Error",
         }
         response_data = self.api_client.call_api(
@@ -5563,6 +5566,7 @@ class DefaultApi:
         '400': "Error",
         '401': "Error",
         '413': "Error",
+        '429': "Error",
         '500': "Error",
     }
 
