@@ -98,16 +98,19 @@ class Ours:
         return str(self.client.post_pretrain(model_id, data)["status"])
 
     def decode(self, raw: bytes) -> Any:
+        """The client's own path: the transport's decode of a urllib3 answer -> result."""
         import urllib3
 
-        from boonamber.facade.answers import read_answer
+        from boonamber.facade.answers import decode
+        from boonamber.facade.operations import Operation
         from boonamber.facade.results import AmberResult
         from boonamber.v2.models import PostDataResponse
 
         response = urllib3.HTTPResponse(
             body=raw, status=200, headers={"Content-Type": "application/json"}
         )
-        return AmberResult.from_wire(read_answer(response).data, PostDataResponse)
+        answer = decode(Operation(self.client.api, "post_data"), response)
+        return AmberResult.from_wire(answer.data, PostDataResponse)
 
 
 class Official:

@@ -13,45 +13,45 @@ from boonamber.facade.credentials import Cert, Settings, resolve_settings
 from boonamber.facade.errors import AmberUserError
 from boonamber.facade.requests import DEFAULT_BATCH_VALUES
 from boonamber.facade.requests import model_id as _model_id
-from boonamber.facade.results import AmberResult
+from boonamber.facade.results import (
+    AmberResult,
+    DeleteModelResult,
+    ErrorResult,
+    GetModelsResult,
+    GetNanoStatusResult,
+    GetPretrainResult,
+    GetRootCauseResult,
+    GetStatusResult,
+    GetSummaryResult,
+    GetUsageResult,
+    GetVersionResult,
+    PostConfigResult,
+    PostDataResult,
+    PostLearningResult,
+    PostModelResult,
+    PostPretrainResult,
+    PutDataResult,
+    with_result_type,
+)
 from boonamber.facade.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, Transport, normalize_timeout
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from boonamber.local.embedded import EmbeddedServer
     from boonamber.v2 import (
         AutotuneConfig,
         DefaultApi,
-        DeleteModelResponse,
-        Error,
-        GetModelsResponse,
-        GetNanoStatusResponse,
-        GetPretrainResponse,
-        GetRootCauseResponse,
-        GetStatusResponse,
-        GetSummaryResponse,
-        GetUsageResponse,
-        GetVersionResponse,
         PostConfigRequest,
-        PostConfigResponse,
-        PostDataResponse,
         PostLearningRequest,
-        PostLearningResponse,
         PostModelRequest,
-        PostModelResponse,
-        PostPretrainResponse,
         PutDataRequest,
-        PutDataResponse,
         PutModelRequest,
         TrainingConfig,
     )
-    from boonamber.v2.api_response import ApiResponse
 
 __all__ = ["DEFAULT_BATCH_VALUES", "AmberClient", "connection"]
 
-M = TypeVar("M", bound="BaseModel")
+R = TypeVar("R", bound="AmberResult[Any]")
 
 
 def connection(
@@ -211,43 +211,47 @@ class AmberClient:
 
     def _get(
         self,
-        fn: Callable[..., ApiResponse[M]],
+        result: type[R],
+        fn: Callable[..., Any],
         *args: Any,
         request_timeout: Timeout | None = None,
         **kw: Any,
-    ) -> AmberResult[M]:
-        return self._send(fn, *args, replayable=True, request_timeout=request_timeout, **kw)
+    ) -> R:
+        return self._send(result, fn, *args, replayable=True, request_timeout=request_timeout, **kw)
 
     def _send(
         self,
-        fn: Callable[..., ApiResponse[M]],
+        result: type[R],
+        fn: Callable[..., Any],
         *args: Any,
         replayable: bool,
         request_timeout: Timeout | None = None,
         index: Any = None,
         **kw: Any,
-    ) -> AmberResult[M]:
+    ) -> R:
         # The generated method names the request and its answer's model; the answer is
         # decoded once and the model built from it on demand (facade/answers.py).
         answer = self._transport.call_json(
             fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
         )
-        model: type[M] = response_model(fn)  # type: ignore[assignment]
-        return self._result_type.from_wire(answer.data, model, index=index)
+        return with_result_type(result, self._result_type).from_wire(
+            answer.data, response_model(fn), index=index
+        )
 
     # ------------------------------------------------------------------ service
-    def get_version(
-        self, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetVersionResponse]:
+    def get_version(self, *, request_timeout: Timeout | None = None) -> GetVersionResult:
         """Version information of the server (``"api-version"``, ``"release"``, ...)."""
-        return self._get(self.api.get_version_with_http_info, request_timeout=request_timeout)
+        return self._get(
+            GetVersionResult, self.api.get_version_with_http_info, request_timeout=request_timeout
+        )
 
     # ------------------------------------------------------------------ models
     def get_models(
         self, verbose: bool = False, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetModelsResponse]:
+    ) -> GetModelsResult:
         """The account's models (``"modelList"``); ``verbose`` adds full metadata."""
         return self._get(
+            GetModelsResult,
             self.api.get_models_with_http_info,
             verbose="true" if verbose else None,
             request_timeout=request_timeout,
@@ -258,9 +262,10 @@ class AmberClient:
         label: str | PostModelRequest | None = None,
         *,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Create a model: ``post_model("my-label")``. Returns its ``"id"``."""
         return self._send(
+            PostModelResult,
             self.api.post_model_with_http_info,
             requests.post_model(label),
             replayable=False,
@@ -269,10 +274,13 @@ class AmberClient:
 
     def get_model(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """A model's metadata (``"id"``, ``"label"``, ``"created"``, ``"modified"``)."""
         return self._get(
-            self.api.get_model_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            PostModelResult,
+            self.api.get_model_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     def put_model(
@@ -282,9 +290,10 @@ class AmberClient:
         *,
         label: str | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Rename a model: ``put_model(model_id, label="new")``."""
         return self._send(
+            PostModelResult,
             self.api.put_model_with_http_info,
             requests.put_model(body, label),
             _model_id(model_id),
@@ -294,9 +303,10 @@ class AmberClient:
 
     def delete_model(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[DeleteModelResponse]:
+    ) -> DeleteModelResult:
         """Delete a model for good."""
         return self._send(
+            DeleteModelResult,
             self.api.delete_model_with_http_info,
             _model_id(model_id),
             replayable=True,
@@ -305,9 +315,10 @@ class AmberClient:
 
     def copy_model(
         self, model_id: str, label: str | None = None, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Copy a model (configuration and learned state); returns the new model."""
         return self._send(
+            PostModelResult,
             self.api.post_model_copy_with_http_info,
             _model_id(model_id),
             requests.copy_model(label),
@@ -317,9 +328,10 @@ class AmberClient:
 
     def migrate_model(
         self, v1_model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Create a v2 model from an Amber v1 model (sensor) of the same account."""
         return self._send(
+            PostModelResult,
             self.api.post_model_migrate_with_http_info,
             _model_id(v1_model_id, "v1_model_id"),
             replayable=False,
@@ -338,7 +350,7 @@ class AmberClient:
         training: TrainingConfig | Mapping[str, Any] | None = None,
         autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostConfigResponse]:
+    ) -> PostConfigResult:
         """Configure a model (wipes what it learned and restarts it in Buffering).
 
         Pass a ``PostConfigRequest`` (or a mapping), or the fields as keywords; see
@@ -353,6 +365,7 @@ class AmberClient:
             autotuning=autotuning,
         )
         return self._send(
+            PostConfigResult,
             self.api.post_config_with_http_info,
             request,
             _model_id(model_id),
@@ -370,7 +383,7 @@ class AmberClient:
         training: TrainingConfig | Mapping[str, Any] | None = None,
         autotune: AutotuneConfig | Mapping[str, Any] | bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostConfigResponse]:
+    ) -> PostConfigResult:
         """Configure a model the friendly way.
 
         ``features`` is a count (``3`` -> ``feature-0`` .. ``feature-2``), a list of names,
@@ -390,10 +403,13 @@ class AmberClient:
 
     def get_config(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostConfigResponse]:
+    ) -> PostConfigResult:
         """A model's configuration (autotuned values included)."""
         return self._get(
-            self.api.get_config_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            PostConfigResult,
+            self.api.get_config_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     def post_learning(
@@ -405,12 +421,13 @@ class AmberClient:
         training: TrainingConfig | Mapping[str, Any] | None = None,
         autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostLearningResponse]:
+    ) -> PostLearningResult:
         """Re-enable learning (``state="Learning"``) or restart buffering (``"Buffering"``)."""
         request = requests.post_learning(
             body, state=state, training=training, autotuning=autotuning
         )
         return self._send(
+            PostLearningResult,
             self.api.post_learning_with_http_info,
             request,
             _model_id(model_id),
@@ -426,7 +443,7 @@ class AmberClient:
         *,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostDataResponse]:
+    ) -> PostDataResult:
         """Send data to a model; returns one analytics entry per pattern, and the status.
 
         ``data``: a CSV string, a number, a list / tuple (flat or rows), a numpy array or a
@@ -444,8 +461,9 @@ class AmberClient:
         save_image: bool | None,
         request_timeout: Timeout | None,
         index: Any = None,
-    ) -> AmberResult[PostDataResponse]:
+    ) -> PostDataResult:
         return self._send(
+            PostDataResult,
             self.api.post_data_with_http_info,
             requests.post_data(text, save_image),
             model_id,
@@ -461,7 +479,7 @@ class AmberClient:
         *,
         fusion_rule: Literal["default", "submit", "nosubmit"] | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PutDataResponse]:
+    ) -> PutDataResult:
         """Update feature values of the fusion vector: ``put_data(id, {"temp": 21.5})``.
 
         ``vector`` is a ``PutDataRequest``, a mapping name -> value, or a list of
@@ -470,6 +488,7 @@ class AmberClient:
         mid = _model_id(model_id)
         request = requests.put_data(vector, fusion_rule)
         return self._send(
+            PutDataResult,
             self.api.put_data_with_http_info,
             request,
             mid,
@@ -486,7 +505,7 @@ class AmberClient:
         progress: pretrain.Progress | None = None,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> Iterator[AmberResult[PostDataResponse]]:
+    ) -> Iterator[PostDataResult]:
         """Send large data in ``post_data`` batches, yielding each batch's result.
 
         ``data`` is anything :meth:`post_data` takes (validated whole before the first
@@ -508,7 +527,7 @@ class AmberClient:
         save_image: bool | None,
         request_timeout: Timeout | None,
         index: Any = None,
-    ) -> Iterator[AmberResult[PostDataResponse]]:
+    ) -> Iterator[PostDataResult]:
         done = 0
         # one index entry per row: each batch's result gets its rows' part of the index
         width = total // len(index) if index is not None and total and len(index) else 0
@@ -529,7 +548,7 @@ class AmberClient:
         progress: pretrain.Progress | None = None,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostDataResponse]:
+    ) -> PostDataResult:
         """Like :meth:`stream`, but return one result: all analytics joined, the last status."""
         results = self.stream(
             model_id,
@@ -540,21 +559,23 @@ class AmberClient:
             request_timeout=request_timeout,
         )
         joined = requests.join_analytics(results)
-        return self._result_type(joined, index=pandas_index(data))
+        return with_result_type(PostDataResult, self._result_type)(joined, index=pandas_index(data))
 
     def get_status(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetStatusResponse]:
+    ) -> GetStatusResult:
         """A model's state, progress and counts."""
         return self._get(
-            self.api.get_status_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            GetStatusResult,
+            self.api.get_status_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
-    def post_outage(
-        self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[Error]:
+    def post_outage(self, model_id: str, *, request_timeout: Timeout | None = None) -> ErrorResult:
         """Tell a model its data stream was interrupted (clears the streaming window)."""
         return self._send(
+            ErrorResult,
             self.api.post_outage_with_http_info,
             _model_id(model_id),
             replayable=True,
@@ -574,7 +595,7 @@ class AmberClient:
         progress: pretrain.PretrainProgress | None = ...,
         workers: int = ...,
         request_timeout: Timeout | None = ...,
-    ) -> AmberResult[GetPretrainResponse]: ...
+    ) -> GetPretrainResult: ...
 
     @overload
     def post_pretrain(
@@ -588,7 +609,7 @@ class AmberClient:
         progress: pretrain.PretrainProgress | None = ...,
         workers: int = ...,
         request_timeout: Timeout | None = ...,
-    ) -> AmberResult[PostPretrainResponse]: ...
+    ) -> PostPretrainResult: ...
 
     def post_pretrain(
         self,
@@ -601,7 +622,7 @@ class AmberClient:
         progress: pretrain.PretrainProgress | None = None,
         workers: int = pretrain.DEFAULT_WORKERS,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[GetPretrainResponse] | AmberResult[PostPretrainResponse]:
+    ) -> GetPretrainResult | PostPretrainResult:
         """Pretrain a model on historical data, uploaded as float32 in chunks.
 
         ``chunk_size`` is in values (default 500,000, about 2.7 MB per request); chunk 1
@@ -641,9 +662,10 @@ class AmberClient:
 
     def get_pretrain(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetPretrainResponse]:
+    ) -> GetPretrainResult:
         """A model's pretrain status (``None``, ``Chunking``, ``Pretraining``, ``Pretrained``)."""
         return self._get(
+            GetPretrainResult,
             self.api.get_pretrain_with_http_info,
             _model_id(model_id),
             request_timeout=request_timeout,
@@ -657,22 +679,27 @@ class AmberClient:
         vectors: Any = None,
         *,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[GetRootCauseResponse]:
+    ) -> GetRootCauseResult:
         """Feature contributions for clusters (``clusters=[1, 2]``, ``3``, ``"1,2"``) or for
         patterns (``vectors=`` one pattern or a 2-D list/array); give exactly one of the two.
         """
         mid = _model_id(model_id)
         kwargs = requests.root_cause_query(clusters, vectors)
         return self._get(
-            self.api.get_root_cause_with_http_info, mid, request_timeout=request_timeout, **kwargs
+            GetRootCauseResult,
+            self.api.get_root_cause_with_http_info,
+            mid,
+            request_timeout=request_timeout,
+            **kwargs,
         )
 
-    def get_usage(
-        self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetUsageResponse]:
+    def get_usage(self, model_id: str, *, request_timeout: Timeout | None = None) -> GetUsageResult:
         """Call counts per endpoint and the number of samples processed by a model."""
         return self._get(
-            self.api.get_usage_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            GetUsageResult,
+            self.api.get_usage_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     def get_summary(
@@ -681,11 +708,12 @@ class AmberClient:
         training_samples: bool | None = None,
         *,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[GetSummaryResponse]:
+    ) -> GetSummaryResult:
         """A free-form description of the model's engine internals."""
         if training_samples is not None and not isinstance(training_samples, bool):
             raise AmberUserError(f"training_samples must be a bool, got {training_samples!r}")
         return self._get(
+            GetSummaryResult,
             self.api.get_summary_with_http_info,
             _model_id(model_id),
             training_samples=training_samples,
@@ -694,9 +722,10 @@ class AmberClient:
 
     def get_nano_status(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetNanoStatusResponse]:
+    ) -> GetNanoStatusResult:
         """Per-cluster details of a model (PCA coordinates, sizes, anomaly indexes...)."""
         return self._get(
+            GetNanoStatusResult,
             self.api.get_nano_status_with_http_info,
             _model_id(model_id),
             request_timeout=request_timeout,

@@ -259,7 +259,8 @@ class AmberV2Client(AmberClient):
         )
         return _official(result)
 
-    def copy_model(
+    # OfficialResult mixed into PostModelResult at run time (results.with_result_type)
+    def copy_model(  # type: ignore[override]
         self,
         model_id: str,
         label: str | PostModelCopyRequest | None = None,
@@ -281,7 +282,8 @@ class AmberV2Client(AmberClient):
         result = self.put_model(model_id, label=label, request_timeout=request_timeout)
         return _official(result)
 
-    def post_data(
+    # OfficialResult mixed into PostDataResult at run time (results.with_result_type)
+    def post_data(  # type: ignore[override]
         self,
         model_id: str,
         data: Any,

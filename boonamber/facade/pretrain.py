@@ -31,11 +31,11 @@ from boonamber.facade.errors import (
     AmberPretrainTimeoutError,
     AmberUserError,
 )
-from boonamber.facade.results import AmberResult
+from boonamber.facade.results import GetPretrainResult, PostPretrainResult
 from boonamber.facade.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from boonamber.v2.models import GetPretrainResponse, PostPretrainResponse
+    pass
 
 __all__ = [
     "DEFAULT_CHUNK_VALUES",
@@ -56,8 +56,9 @@ DEFAULT_CHUNK_VALUES = 500_000
 #: Without an explicit ``chunk_size`` the first chunk is this small, so that its answer
 #: (which carries the transaction id the other chunks need) comes back at once.
 FIRST_CHUNK_VALUES = 65_536
-#: Chunks after the first are sent by this many threads at once.
-DEFAULT_WORKERS = 4
+#: Chunks after the first are sent by this many threads at once (each holds about four
+#: copies of its base64 text while in flight: ~11 MB with the default chunk size).
+DEFAULT_WORKERS = 3
 #: Seconds ``post_pretrain(block=True)`` waits for the model to finish by default.
 DEFAULT_PRETRAIN_TIMEOUT = 1800.0
 #: Polling of ``get_pretrain`` while waiting: first after this many seconds, growing 1.5x
@@ -74,7 +75,7 @@ PretrainProgress = Callable[..., None]
 
 # send(body, chunkspec, txn_id) -> the decoded answer of one postPretrain request
 Sender = Callable[[Any, str, str | None], Answer]
-StatusReader = Callable[[], "AmberResult[GetPretrainResponse]"]
+StatusReader = Callable[[], GetPretrainResult]
 
 _PERCENT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _RANK = {"Chunking": 1, "Pretraining": 2, "Pretrained": 3}
@@ -366,7 +367,7 @@ def pretrain(
     progress: PretrainProgress | None,
     workers: int,
     retry: RetryPolicy,
-) -> AmberResult[GetPretrainResponse] | AmberResult[PostPretrainResponse]:
+) -> GetPretrainResult | PostPretrainResult:
     """Validate the options and ``data``, upload it, and (``block``) wait until Pretrained.
 
     Returns the pretrain status when blocking, else the answer to the upload.
@@ -393,7 +394,7 @@ def pretrain(
     )
     last = uploaded.answer
     if not block:
-        return AmberResult.from_wire(last.data, PostPretrainResponse)
+        return PostPretrainResult.from_wire(last.data, PostPretrainResponse)
     on_percent = None
     if progress is not None and _takes_percent(progress):
         callback, total = progress, packed.count
@@ -406,8 +407,8 @@ def pretrain(
         if on_percent is not None:
             on_percent(100)
         fields: dict[str, Any] = {k: last.data[k] for k in ("status", "message") if k in last.data}
-        return AmberResult.from_wire(fields, GetPretrainResponse)
-    status: AmberResult[GetPretrainResponse] = wait_until_pretrained(
+        return GetPretrainResult.from_wire(fields, GetPretrainResponse)
+    status: GetPretrainResult = wait_until_pretrained(
         get_status, float(timeout), on_percent=on_percent, since=uploaded.last_sent
     )
     return status

@@ -14,9 +14,62 @@ from boonamber import wire
 from boonamber.facade.errors import AmberCloudError, AmberUserError
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from pydantic import BaseModel
 
-__all__ = ["AmberResult", "wire_dict"]
+    # the answer models, named (as strings) by the typed result classes below
+    from boonamber.v2.models import (  # noqa: F401
+        AmberState,
+        AnalyticResults,
+        AutotuneConfig,
+        DeleteModelResponse,
+        Error,
+        FeatureConfigResponse,
+        FeatureRootCause,
+        GetModelsResponse,
+        GetNanoStatusResponse,
+        GetPretrainResponse,
+        GetRootCauseResponse,
+        GetStatusResponse,
+        GetSummaryResponse,
+        GetUsageResponse,
+        GetUsageResponseEndpoints,
+        GetVersionResponse,
+        Model,
+        ModelStatus,
+        PostConfigResponse,
+        PostDataResponse,
+        PostLearningResponse,
+        PostModelResponse,
+        PostPretrainResponse,
+        PutDataResponse,
+        TrainingConfig,
+    )
+
+__all__ = [
+    "RESULT_CLASSES",
+    "AmberResult",
+    "DeleteModelResult",
+    "ErrorResult",
+    "GetModelsResult",
+    "GetNanoStatusResult",
+    "GetPretrainResult",
+    "GetRootCauseResult",
+    "GetStatusResult",
+    "GetSummaryResult",
+    "GetUsageResult",
+    "GetVersionResult",
+    "PostConfigResult",
+    "PostDataResult",
+    "PostLearningResult",
+    "PostModelResult",
+    "PostPretrainResult",
+    "PutDataResult",
+    "result_class",
+    "wire_dict",
+    "with_result_type",
+]
 
 M = TypeVar("M", bound="BaseModel")
 
@@ -112,9 +165,7 @@ class AmberResult(dict[str, Any], Generic[M]):
         self._index = index
 
     @classmethod
-    def from_wire(
-        cls, data: dict[str, Any], model_type: type[M], *, index: Any = None
-    ) -> AmberResult[M]:
+    def from_wire(cls, data: dict[str, Any], model_type: type[M], *, index: Any = None) -> Self:
         """A result holding ``data`` (a decoded answer, kept as is); the model comes later."""
         return cls(None, data, model_type=model_type, index=index)
 
@@ -196,8 +247,215 @@ class AmberResult(dict[str, Any], Generic[M]):
         return pd.DataFrame(columns, index=index, columns=list(columns))
 
 
+def result_class(model_type: type[BaseModel]) -> type[AmberResult[Any]]:
+    """The typed result class of an answer model (plain ``AmberResult`` for others)."""
+    return RESULT_CLASSES.get(model_type.__name__, AmberResult)
+
+
+R = TypeVar("R", bound="AmberResult[Any]")
+
+
+def with_result_type(typed: type[R], extra: type[AmberResult[Any]]) -> type[R]:
+    """``typed`` with the behaviour of ``extra`` (an ``AmberResult`` subclass such as the
+    official-compatible result) mixed in; ``typed`` itself when ``extra`` adds nothing."""
+    if extra is AmberResult or issubclass(typed, extra):
+        return typed
+    combined: type[R] = _combined(typed, extra)
+    return combined
+
+
+@functools.cache
+def _combined(typed: type[AmberResult[Any]], extra: type[AmberResult[Any]]) -> type[Any]:
+    combined = type(typed.__name__, (extra, typed), {"__slots__": ()})
+    combined.__module__ = typed.__module__
+    return combined
+
+
 def _restore(
     cls: type[AmberResult[Any]], data: dict[str, Any], model_type: Any, model: Any, index: Any
 ) -> AmberResult[Any]:
     result = cls(model, data, model_type=model_type, index=index)
     return result
+
+
+# ---------------------------------------------------------------- typed results
+# One class per answer model, so that type checkers see the fields of attribute access
+# (``result.status.state``) instead of ``Any``. Only annotations: the values come from
+# AmberResult.__getattr__. A field the server left out raises AttributeError, so the types
+# are the model's without ``None``; ``test_facade_typed`` checks them against the models.
+
+
+class GetVersionResult(AmberResult["GetVersionResponse"]):
+    """The answer of ``get_version``."""
+
+    __slots__ = ()
+    api_version: str
+    release: str
+    swagger_ui: str
+    builder: str
+    expert_api: str
+    expert_common: str
+    nano_secure: str
+    amber_store: str
+    mongolia: str
+
+
+class GetModelsResult(AmberResult["GetModelsResponse"]):
+    """The answer of ``get_models``."""
+
+    __slots__ = ()
+    model_list: list[Model]
+
+
+class PostModelResult(AmberResult["PostModelResponse"]):
+    """A model's metadata (``post_model``, ``get_model``, ``put_model``, ``copy_model``...)."""
+
+    __slots__ = ()
+    id: str
+    label: str
+    created: str
+    modified: str
+
+
+class DeleteModelResult(AmberResult["DeleteModelResponse"]):
+    """The answer of ``delete_model``."""
+
+    __slots__ = ()
+    code: int
+    message: str
+
+
+class PostConfigResult(AmberResult["PostConfigResponse"]):
+    """A model's configuration (``post_config``, ``configure``, ``get_config``)."""
+
+    __slots__ = ()
+    streaming_window: int
+    percent_variation: float
+    features: list[FeatureConfigResponse]
+    training: TrainingConfig
+    autotuning: AutotuneConfig
+
+
+class PostLearningResult(AmberResult["PostLearningResponse"]):
+    """The answer of ``post_learning``."""
+
+    __slots__ = ()
+    training: TrainingConfig
+    status: ModelStatus
+
+
+class PostDataResult(AmberResult["PostDataResponse"]):
+    """The answer of ``post_data`` (and of each ``stream`` batch)."""
+
+    __slots__ = ()
+    analytics: AnalyticResults
+    status: ModelStatus
+
+
+class PutDataResult(AmberResult["PutDataResponse"]):
+    """The answer of ``put_data``."""
+
+    __slots__ = ()
+    vector: dict[str, float | None]
+    analytics: AnalyticResults
+    status: ModelStatus
+
+
+class GetStatusResult(AmberResult["GetStatusResponse"]):
+    """The answer of ``get_status``."""
+
+    __slots__ = ()
+    state: AmberState
+    warning_level: int
+    compliance_score: int
+    sample_count: int
+    cluster_count: int
+    progress: int
+    message: str
+    graduation: str
+    last_modified: int
+    last_modified_delta: int
+
+
+class ErrorResult(AmberResult["Error"]):
+    """A ``{code, message}`` answer (``post_outage``)."""
+
+    __slots__ = ()
+    code: int
+    message: str
+
+
+class GetPretrainResult(AmberResult["GetPretrainResponse"]):
+    """A pretrain status (``get_pretrain``, ``post_pretrain(block=True)``)."""
+
+    __slots__ = ()
+    status: str
+    message: str
+
+
+class PostPretrainResult(AmberResult["PostPretrainResponse"]):
+    """The answer to a pretrain upload (``post_pretrain(block=False)``)."""
+
+    __slots__ = ()
+    status: str
+    message: str
+    txn_id: str
+    chunkspec: str
+
+
+class GetRootCauseResult(AmberResult["GetRootCauseResponse"]):
+    """The answer of ``get_root_cause``."""
+
+    __slots__ = ()
+    root_cause_list: list[list[FeatureRootCause]]
+
+
+class GetUsageResult(AmberResult["GetUsageResponse"]):
+    """The answer of ``get_usage``."""
+
+    __slots__ = ()
+    total_samples: int
+    endpoints: GetUsageResponseEndpoints
+
+
+class GetSummaryResult(AmberResult["GetSummaryResponse"]):
+    """The free-form answer of ``get_summary`` (read it as a mapping)."""
+
+    __slots__ = ()
+
+
+class GetNanoStatusResult(AmberResult["GetNanoStatusResponse"]):
+    """The answer of ``get_nano_status``."""
+
+    __slots__ = ()
+    pca: list[list[float]]
+    cluster_growth: list[float]
+    cluster_sizes: list[float]
+    anomaly_indexes: list[float]
+    frequency_indexes: list[float]
+    distance_indexes: list[float]
+    sample_count: int
+    cluster_count: int
+    anomaly_threshold: int
+    state: AmberState
+
+
+#: The typed result class of each answer model, by model name.
+RESULT_CLASSES: dict[str, type[AmberResult[Any]]] = {
+    "GetVersionResponse": GetVersionResult,
+    "GetModelsResponse": GetModelsResult,
+    "PostModelResponse": PostModelResult,
+    "DeleteModelResponse": DeleteModelResult,
+    "PostConfigResponse": PostConfigResult,
+    "PostLearningResponse": PostLearningResult,
+    "PostDataResponse": PostDataResult,
+    "PutDataResponse": PutDataResult,
+    "GetStatusResponse": GetStatusResult,
+    "Error": ErrorResult,
+    "GetPretrainResponse": GetPretrainResult,
+    "PostPretrainResponse": PostPretrainResult,
+    "GetRootCauseResponse": GetRootCauseResult,
+    "GetUsageResponse": GetUsageResult,
+    "GetSummaryResponse": GetSummaryResult,
+    "GetNanoStatusResponse": GetNanoStatusResult,
+}
