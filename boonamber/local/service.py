@@ -296,6 +296,8 @@ class Service:
         self, account_id: int, model_id: str, vector: list[tuple[str, float]], rule: str
     ) -> dict[str, Any]:
         """putData: update the fusion vector; inference it when complete and submitted."""
+        if not vector:
+            raise BadRequest("vector must hold at least one {name, value} item (nothing to apply)")
         with self.models.model(account_id, model_id) as lm:
             engine = lm.configured()
             self._not_pretraining(lm)

@@ -28,8 +28,6 @@ def parse_update(vector: Sequence[Any], names: Sequence[str], rule: str) -> dict
         )
     if isinstance(vector, str | bytes | Mapping):
         raise InputError("vector must be a list of {name, value} items")
-    if len(vector) == 0:
-        raise InputError("vector must hold at least one {name, value} item (nothing to apply)")
     index = {n: i for i, n in enumerate(names)}
     out: dict[int, float] = {}
     for pos, item in enumerate(vector):
