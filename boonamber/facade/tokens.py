@@ -7,15 +7,17 @@ falls back to a fresh login when a refresh fails, and lets exactly one thread (o
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from boonamber.facade.errors import AmberAuthenticationError, AmberCloudError, AmberConnectionError
 from boonamber.facade.log import logger
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "AUTH_SCHEME",
@@ -209,6 +211,8 @@ class AsyncTokenProvider(_TokenState):
         if value is not None:
             return value
         if self._lock is None:
+            import asyncio  # here, not at module import: the sync client never needs it
+
             self._lock = asyncio.Lock()
         async with self._lock:
             value = self._valid()  # another task renewed it while we waited

@@ -120,7 +120,7 @@ def test_constructing_a_client_loads_neither_pydantic_nor_urllib3() -> None:
     code = (
         "import sys; from boonamber import AmberClient; "
         "c = AmberClient(server='http://127.0.0.1:1/v2', license_key='k', secret_key='s'); "
-        "print([m for m in ('pydantic', 'urllib3', 'boonamber.v2.api.default_api', 'orjson')"
+        "print([m for m in ('pydantic', 'urllib3', 'boonamber.v2.api.default_api', 'orjson', 'asyncio')"
         " if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
