@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from boonamber.local.cli import main
+from boonamber.local.cli import exit_process, main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -232,7 +232,11 @@ class AmberApp:
                     )
                     return _render(handler(call))
 
-                return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+                # abandon_on_cancel: a shutdown that cancels the request does not wait for
+                # the thread (its result is never acknowledged).
+                return await anyio.to_thread.run_sync(
+                    run, limiter=self.limiter, abandon_on_cancel=True
+                )
             except TooManyRequests as exc:
                 return error_response(
                     exc.status, exc.message, {"Retry-After": str(exc.retry_after)}

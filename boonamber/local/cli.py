@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -227,6 +228,18 @@ def _print_usage_hint(license_file: str, profile: str) -> None:
         "python your_script.py",
         flush=True,
     )
+
+
+def exit_process(code: int) -> None:
+    """Exit with ``code`` once the server is closed. Request threads still running (a shutdown
+    abandoned them after the grace period; nothing they do is acknowledged, and the database
+    is closed) would keep the interpreter alive, so they end with the process."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    main_thread = threading.main_thread()
+    if any(t.is_alive() and not t.daemon and t is not main_thread for t in threading.enumerate()):
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

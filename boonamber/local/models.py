@@ -247,14 +247,22 @@ class ModelRepository:
         when = now_iso()
         self.store.grouped(lambda tx: tx.bump_usage(model_id, usage, when))
 
-    def snapshot_all(self) -> None:
-        """Snapshot every cached model with a journal (at shutdown; best effort)."""
+    def snapshot_all(self, wait: float = 1.0) -> None:
+        """Snapshot every cached model with a journal (at shutdown; best effort). A model still
+        busy after ``wait`` seconds is skipped: its journal is durable, and the request still
+        running on it is abandoned (never acknowledged)."""
         with self._cache_guard:
             entries = list(self._cache.values())
         for lm in entries:
-            with self.lock_for(lm.row.id):
+            lock = self.lock_for(lm.row.id)
+            if not lock.acquire(timeout=wait):
+                log.warning("model %s is busy at shutdown: not snapshotted", lm.row.id)
+                continue
+            try:
                 if lm.journal_ops and lm.engine is not None and not self.store.closed:
                     try:
                         self.commit(lm, snapshot=True)
                     except Exception:  # pragma: no cover - best effort; the journal is durable
                         log.exception("could not snapshot model %s at shutdown", lm.row.id)
+            finally:
+                lock.release()

@@ -70,6 +70,9 @@ class Pretrainer:
         #: How long the request carrying the last chunk waits for the job before answering 202.
         self.wait_seconds = wait_seconds
         self._jobs: dict[str, _Job] = {}
+        # model -> (txnId, model seq) of its last successful pretraining, while nothing changed
+        # it since (in memory: recognises a re-sent single chunk; see post()).
+        self._done: dict[str, tuple[str, int]] = {}
         self._guard = threading.Lock()
         self._stopping = False
 
@@ -99,6 +102,13 @@ class Pretrainer:
             engine = lm.configured()
             new = not txn_id
             have: dict[int, str] = {}
+            if new and count == 1:
+                again = self._resent_single(lm, digest)
+                if again is not None:
+                    # The same single chunk again, and nothing happened to the model since:
+                    # a client that lost the answer (it has no txnId to send). Acknowledge it.
+                    svc.count(model_id, "postPretrain")
+                    return self._reply(lm.row.pretrain_status, self._message(lm), again, spec)
             if new:
                 txn_id = secrets.token_hex(12)
             else:
@@ -167,6 +177,22 @@ class Pretrainer:
             with svc.model(account_id, model_id) as lm:
                 status, message = lm.row.pretrain_status, lm.row.pretrain_message
         return self._reply(status, message, txn_id, spec)
+
+    def _resent_single(self, lm: LoadedModel, digest: str) -> str | None:
+        """The txnId of the model's last upload if it was this one chunk and the model has not
+        changed since (still pretraining on it, or pretrained on it with nothing after)."""
+        with self.models.store.read() as tx:
+            txns = tx.txns_of_model(lm.row.id)
+            if not txns or txns[-1][1] != 1 or tx.chunk_digests(txns[-1][0]) != {1: digest}:
+                return None
+        last = txns[-1][0]
+        if lm.pretraining:
+            return last
+        with self._guard:
+            done = self._done.get(lm.row.id)
+        if lm.row.pretrain_status == "Pretrained" and done == (last, lm.row.seq):
+            return last
+        return None
 
     @staticmethod
     def _reply(status: str, message: str, txn_id: str, spec: str) -> tuple[int, dict[str, Any]]:
@@ -248,6 +274,8 @@ class Pretrainer:
                     modified=now_iso(now),
                     total_samples=lm.row.total_samples + len(job.values),
                 )
+                with self._guard:
+                    self._done[job.model_id] = (job.txn_id, lm.row.seq)
         except NotFound:
             return  # the model was deleted meanwhile
         except Exception:
@@ -280,6 +308,7 @@ class Pretrainer:
         """Abandon the pretraining of a deleted model."""
         with self._guard:
             job = self._jobs.pop(model_id, None)
+            self._done.pop(model_id, None)
         if job is not None:
             job.cancelled = True
 

@@ -197,3 +197,54 @@ def test_two_servers_never_share_a_database(fresh_server: Any, tmp_path: Path) -
         fresh_server(db_path=db)
     first.stop()
     fresh_server(db_path=db)  # free again once the first one stopped
+
+
+def test_sigterm_stops_within_seconds_with_work_in_flight(tmp_path: Path) -> None:
+    db, license_file = str(tmp_path / "term.db"), str(tmp_path / "amber.license")
+    proc = _serve(db, license_file)
+    try:
+        profile = _wait_profile(license_file, proc)
+        api = login(profile["server"], profile["license-key"], profile["secret-key"])
+        model_id = api.post_model(v2.PostModelRequest(label="term")).id
+        config = {
+            "streamingWindow": 100,
+            "features": [{"name": f"f{i}"} for i in range(100)],
+            "percentVariation": 0.01,
+            "training": {"bufferingSamples": 200, "learningMaxClusters": 1000},
+        }
+        api.post_config(v2.PostConfigRequest.from_dict(config), model_id)
+        noise = np.random.default_rng(5).uniform(size=60_000).round(3)
+        slow = v2.PostDataRequest(data=",".join(map(repr, noise.tolist())))  # seconds of work
+        outcome: list[Any] = []
+
+        def post() -> None:
+            try:
+                outcome.append(api.post_data(slow, model_id))
+            except Exception as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=post)
+        worker.start()
+        time.sleep(1.0)  # the request is being worked on
+        assert not outcome, "the request finished too soon to test an in-flight shutdown"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert time.monotonic() - started < 8
+        worker.join(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    # Whatever was acknowledged is there after a restart, and the model answers.
+    before = os.stat(license_file).st_mtime_ns
+    proc = _serve(db, license_file)
+    try:
+        profile = _wait_profile(license_file, proc, after=before)
+        api = login(profile["server"], profile["license-key"], profile["secret-key"])
+        status = api.get_status(model_id)
+        acked = outcome and not isinstance(outcome[0], Exception)
+        assert status.sample_count == (outcome[0].status.sample_count if acked else 0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
