@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from boonamber.facade import pretrain as sync_pretrain
 from boonamber.facade import requests
-from boonamber.facade.async_transport import OFFLOAD_BYTES, AsyncTransport
+from boonamber.facade.answers import response_model
+from boonamber.facade.async_transport import AsyncTransport
 from boonamber.facade.client import connection
 from boonamber.facade.convert import b64_chunk, to_float32, to_table
 from boonamber.facade.credentials import Cert
@@ -192,12 +193,12 @@ class AsyncAmberClient:
         request_timeout: Timeout | None = None,
         **kw: Any,
     ) -> AmberResult[M]:
-        response = await self._transport.invoke(
+        # decoded once (on a worker thread when large), the model built on demand
+        answer = await self._transport.call_json(
             fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
         )
-        if response.raw_data is not None and len(response.raw_data) > OFFLOAD_BYTES:
-            return await asyncio.to_thread(AmberResult, response.data)
-        return AmberResult(response.data)
+        model: type[M] = response_model(fn)  # type: ignore[assignment]
+        return AmberResult.from_wire(answer.data, model)
 
     # ------------------------------------------------------------------ service
     async def get_version(

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from boonamber.facade.answers import Answer, decode
 from boonamber.facade.credentials import Settings
 from boonamber.facade.errors import AmberCloudError, AmberUserError
 from boonamber.facade.log import setup_from_env
@@ -175,9 +176,10 @@ class AsyncTransport:
         """Send the operation of a generated ``*_with_http_info`` method (``fn`` names the
         operation; it is not called) with token, retries and error translation."""
         op = operation(fn, args, kwargs)
-        return await self.send(
+        response: ApiResponse[T] = await self.send(
             op, replayable=replayable, auth=auth, request_timeout=request_timeout
         )
+        return response
 
     async def send(
         self,
@@ -186,8 +188,12 @@ class AsyncTransport:
         replayable: bool,
         auth: bool = True,
         request_timeout: Any = None,
-    ) -> ApiResponse[Any]:
-        """Send ``op`` over httpx: the shared core prepares it and decides on retries."""
+        decode: Callable[[Operation, Any], Any] = finish,
+    ) -> Any:
+        """Send ``op`` over httpx: the shared core prepares it and decides on retries.
+
+        ``decode(op, raw)`` reads the answer (on a worker thread when it is large): the
+        generated ``ApiResponse`` by default, or ``answers.decode`` for the decoded JSON."""
         if self._closed:
             raise AmberUserError("this AsyncAmberClient is closed")
         timeout = self._timeout(normalize_timeout(request_timeout, self.timeout))
@@ -216,14 +222,30 @@ class AsyncTransport:
                     answer.status_code, answer.reason_phrase, answer.headers, answer.content
                 )
                 if len(raw.data) > OFFLOAD_BYTES:
-                    response = await asyncio.to_thread(finish, op, raw)
+                    response = await asyncio.to_thread(decode, op, raw)
                 else:
-                    response = finish(op, raw)
+                    response = decode(op, raw)
             except Exception as exc:
                 await asyncio.sleep(attempts.failed(exc, request, token))
                 continue
             attempts.succeeded(request, response.status_code)
             return response
+
+    async def call_json(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        replayable: bool,
+        auth: bool = True,
+        request_timeout: Any = None,
+        **kwargs: Any,
+    ) -> Answer:
+        """Like :meth:`invoke`, returning the answer's body decoded once (``answers``)."""
+        op = operation(fn, args, kwargs)
+        answer: Answer = await self.send(
+            op, replayable=replayable, auth=auth, request_timeout=request_timeout, decode=decode
+        )
+        return answer
 
     async def aclose(self) -> None:
         """Close the connections and drop the tokens; later calls raise ``AmberUserError``."""
