@@ -7,7 +7,8 @@ Run by hand: python bench/official_compat.py. It
 2. starts our server as `python -m boonamber.local serve` on a free port with a temporary
    database, and lets it write a license profile;
 3. runs, in the throwaway venv, create -> configure -> post data -> status -> root cause ->
-   chunked pretrain -> delete with the official `AmberV2Client`, printing what each returns.
+   chunked pretrain -> nameless features -> label-less copy -> delete with the official
+   `AmberV2Client`, printing what each returns.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ SCENARIO = textwrap.dedent(
     import numpy as np
     from boonamber import AmberV2Client
     from boonamber.v2.models import (
-        FeatureConfig, PostConfigRequest, PostModelRequest, TrainingConfig,
+        FeatureConfig, FusionFeature, PostConfigRequest, PostModelRequest, PutDataRequest,
+        TrainingConfig,
     )
 
     amber = AmberV2Client(license_file={license_file!r}, profile_name="default")
@@ -65,7 +67,17 @@ SCENARIO = textwrap.dedent(
     response = amber.post_pretrain(pretrained.id, big, chunk_size=160000, block=True)
     print("pretrain:", response.status, "| status:", amber.get_status(pretrained.id).state,
           amber.get_status(pretrained.id).cluster_count)
-    for m in (model.id, pretrained.id):
+    nameless = amber.post_model(PostModelRequest(label="official-compat-nameless"))
+    config = amber.post_config(nameless.id, PostConfigRequest(
+        streaming_window=1, features=[FeatureConfig(), FeatureConfig("b"), FeatureConfig()]))
+    print("nameless features named:", [f.name for f in config.features])
+    fused = amber.put_data(nameless.id, PutDataRequest(vector=[FusionFeature("feature-2", 1.5)]))
+    print("fusion by the given name:", fused.vector)
+    copy = amber.copy_model(model.id)
+    print("label-less copy:", copy.label, "(source:", model.label + ")")
+    named = amber.copy_model(model.id, "official-compat-named")
+    print("named copy:", named.label)
+    for m in (model.id, pretrained.id, nameless.id, copy.id, named.id):
         amber.delete_model(m)
     print("deleted; models left:", len(amber.get_models().model_list or []))
     """

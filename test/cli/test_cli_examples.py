@@ -71,6 +71,23 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "Root Cause:\n\t-1: motor_current=1.000000",
         ],
     ),
+    "official-style.py": (
+        [],
+        [
+            "read 3000 rows of motor_current, vibration_rms, bearing_temp, speed_rpm",
+            "features: ['motor_current', 'feature-1', 'bearing_temp', 'speed_rpm']",
+            "state Monitoring",
+            "status: Monitoring, ",
+            "root cause of cluster 1: ",
+            "pretrain: Pretrained in 4 chunks of 12000 bytes",
+            "pretrained model state: Monitoring",
+            "enable_learning: state Learning",
+            "'feature-1': 1.4",
+            "copy: amber.sdk.example:official (source: amber.sdk.example:official)",
+            "-diagnostic.tar",
+            "deleted; models left: 0",
+        ],
+    ),
     "pretrain-example.py": (
         ["--chunk-size", "4000"],
         [
@@ -140,7 +157,9 @@ def test_example_with_configured_account(
         assert amber.get_models()["modelList"] == []
 
 
-@pytest.mark.parametrize("name", ["connect-example.py", "full-example.py", "learning-example.py"])
+@pytest.mark.parametrize(
+    "name", ["connect-example.py", "full-example.py", "learning-example.py", "official-style.py"]
+)
 def test_example_local(name: str, tmp_path: Path) -> None:
     args, expected = CASES[name]
     res = run_example(name, [*args, "--local"], clean_env(tmp_path), tmp_path)
