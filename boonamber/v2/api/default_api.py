@@ -2074,7 +2074,7 @@ class DefaultApi:
     ) -> GetRootCauseResponse:
         """Explain clusters or patterns.
 
-        Returns, for each requested cluster id or pattern, how much each feature contributes to what sets it apart. Exactly one of `clusters` and `vectors` must be given.
+        Returns, for each requested cluster id or pattern, how much each feature contributes to what sets it apart. Exactly one of `clusters` and `vectors` must be given. A malformed parameter is a 400 whose message starts with the service's wording, \"must specify cluster ID(s) in the format [1,2,3]\" or \"must specify patterns(s) in the format [[0.1,0.2],[0.3,0.4]]\", followed by the precise problem.
 
         :param model_id: The id of the model (an opaque string; the hosted service uses 24 hex characters). (required)
         :type model_id: str
@@ -2153,7 +2153,7 @@ class DefaultApi:
     ) -> ApiResponse[GetRootCauseResponse]:
         """Explain clusters or patterns.
 
-        Returns, for each requested cluster id or pattern, how much each feature contributes to what sets it apart. Exactly one of `clusters` and `vectors` must be given.
+        Returns, for each requested cluster id or pattern, how much each feature contributes to what sets it apart. Exactly one of `clusters` and `vectors` must be given. A malformed parameter is a 400 whose message starts with the service's wording, \"must specify cluster ID(s) in the format [1,2,3]\" or \"must specify patterns(s) in the format [[0.1,0.2],[0.3,0.4]]\", followed by the precise problem.
 
         :param model_id: The id of the model (an opaque string; the hosted service uses 24 hex characters). (required)
         :type model_id: str
@@ -2232,7 +2232,7 @@ class DefaultApi:
     ) -> RESTResponseType:
         """Explain clusters or patterns.
 
-        Returns, for each requested cluster id or pattern, how much each feature contributes to what sets it apart. Exactly one of `clusters` and `vectors` must be given.
+        Returns, for each requested cluster id or pattern, how much each feature contributes to what sets it apart. Exactly one of `clusters` and `vectors` must be given. A malformed parameter is a 400 whose message starts with the service's wording, \"must specify cluster ID(s) in the format [1,2,3]\" or \"must specify patterns(s) in the format [[0.1,0.2],[0.3,0.4]]\", followed by the precise problem.
 
         :param model_id: The id of the model (an opaque string; the hosted service uses 24 hex characters). (required)
         :type model_id: str
