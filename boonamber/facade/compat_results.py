@@ -65,10 +65,20 @@ class OfficialResult(AmberResult[M]):
 
     Attribute access returns the generated models themselves (``result.status`` is a
     ``ModelStatus``): their own ``to_dict()`` is keyed by wire names; use
-    ``result.to_dict()["status"]`` for the official shape of a nested part.
+    ``result.to_dict()["status"]`` for the official shape of a nested part. A field of the
+    answer's model that the server left out reads ``None``, as on the official models
+    (:class:`AmberResult` raises ``AttributeError``).
     """
 
     __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name in self.model_type.model_fields:
+                return None
+            raise
 
     def to_dict(self) -> dict[str, Any]:
         """The answer keyed by python names, as the official models' ``to_dict()``."""

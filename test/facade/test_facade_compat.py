@@ -471,6 +471,10 @@ def test_official_dict_shape() -> None:
     }
     result = OfficialResult(response)
     assert result["modelList"] == [{"id": "a", "label": "b"}]  # still our wire-keyed dict
+    unset = OfficialResult.from_wire({"state": "Learning"}, boonamber.ModelStatus)
+    assert unset.state == "Learning" and unset.graduation is None  # as the official models
+    with pytest.raises(AttributeError):
+        unset.no_such_field  # noqa: B018
     assert result.model_list[0].id == "a" and result.to_dict() == official_dict(response)
     assert "model_list" in result.to_str()
     assert io.StringIO(json.dumps(result.to_dict())).read().startswith('{"model_list"')
