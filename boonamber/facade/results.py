@@ -217,7 +217,9 @@ class AmberResult(dict[str, Any], Generic[M]):
         return f"AmberResult[{self._type.__name__}]({dict.__repr__(self)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), dict(self), self._type, self._model, self._index))
+        # a class made by with_result_type pickles as the pair it was made from
+        cls: Any = getattr(type(self), "_made_from", type(self))
+        return (_restore, (cls, dict(self), self._type, self._model, self._index))
 
     def __copy__(self) -> AmberResult[M]:
         return _restore(type(self), dict(self), self._type, self._model, self._index)
@@ -266,15 +268,17 @@ def with_result_type(typed: type[R], extra: type[AmberResult[Any]]) -> type[R]:
 
 @functools.cache
 def _combined(typed: type[AmberResult[Any]], extra: type[AmberResult[Any]]) -> type[Any]:
-    combined = type(typed.__name__, (extra, typed), {"__slots__": ()})
+    combined = type(typed.__name__, (extra, typed), {"__slots__": (), "_made_from": (typed, extra)})
     combined.__module__ = typed.__module__
     return combined
 
 
 def _restore(
-    cls: type[AmberResult[Any]], data: dict[str, Any], model_type: Any, model: Any, index: Any
+    cls: Any, data: dict[str, Any], model_type: Any, model: Any, index: Any
 ) -> AmberResult[Any]:
-    result = cls(model, data, model_type=model_type, index=index)
+    if isinstance(cls, tuple):  # (typed, extra) of with_result_type
+        cls = with_result_type(*cls)
+    result: AmberResult[Any] = cls(model, data, model_type=model_type, index=index)
     return result
 
 

@@ -71,3 +71,21 @@ def test_mypy_sees_typed_attributes() -> None:
         ]
     )
     assert code == 0, out + err
+
+
+def test_results_with_a_mixed_in_type_pickle_and_copy() -> None:
+    import copy
+    import pickle
+
+    from boonamber.facade.compat_results import OfficialResult
+
+    cls = results.with_result_type(results.GetStatusResult, OfficialResult)
+    assert cls is results.with_result_type(results.GetStatusResult, OfficialResult)
+    assert results.with_result_type(results.GetStatusResult, AmberResult) is (
+        results.GetStatusResult
+    )
+    result = cls.from_wire({"state": "Learning", "sampleCount": 3}, models.GetStatusResponse)
+    for other in (pickle.loads(pickle.dumps(result)), copy.copy(result)):
+        assert type(other) is cls and other == result
+        assert isinstance(other, OfficialResult) and other.sample_count == 3
+        assert other.to_dict()["sample_count"] == 3
