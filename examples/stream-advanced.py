@@ -41,7 +41,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="stream only the first N rows")
     parser.add_argument("--batch", type=int, default=100, help="vectors per request")
     parser.add_argument("--window", type=int, default=25, help="streaming window")
-    parser.add_argument("--buffering", type=int, default=5000, help="buffering samples")
+    parser.add_argument("--buffering", type=int, default=4000, help="buffering samples")
     parser.add_argument("--learning-max", type=int, default=12000, help="learning max samples")
     parser.add_argument("--max-root-causes", type=int, default=3, help="per request")
     args = parser.parse_args()

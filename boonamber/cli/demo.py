@@ -35,7 +35,7 @@ class DemoConfig:
 #: latest (earlier when the learning rate drops). The fusion set's faults start after 4,000.
 CONFIGS = {
     "motor_current": DemoConfig(
-        streaming_window=25, buffering_samples=5000, learning_max_samples=12000, batch=1000
+        streaming_window=25, buffering_samples=4000, learning_max_samples=12000, batch=1000
     ),
     "fusion": DemoConfig(
         streaming_window=1, buffering_samples=1000, learning_max_samples=4000, batch=500

@@ -88,13 +88,17 @@ class StreamRecord:
         """Where in the request that first reports ``state`` the state began.
 
         A response carries the status at its end. Learning starts at the first vector with
-        a cluster id after Buffering/Autotuning; the server checks graduation to Monitoring
-        at the end of a request; any other change (``post_learning``) precedes the request.
+        a cluster id after Buffering/Autotuning; Autotuning after Buffering and Monitoring are
+        placed at the end of the request (Buffering ends when its count is reached, exact when
+        the count is a multiple of the batch; graduation is checked at the end of a request);
+        any other change (``post_learning``) precedes the request.
         """
         if not self.states:
             ids = self.analytics["ID"][self.vectors :]
-            if state == "Learning" and self.vectors == 0 and ids and not ids[0]:
-                # Zeros then cluster ids: the first request finished buffering.
+            if self.vectors == 0 and (
+                state == "Autotuning" or (state == "Learning" and ids and not ids[0])
+            ):
+                # The first request finished buffering (zeros, then Autotuning or cluster ids).
                 self.states.append((0, "Buffering"))
             else:
                 return 0
@@ -103,7 +107,7 @@ class StreamRecord:
             ids = self.analytics["ID"][self.vectors :]
             first = next((i for i, v in enumerate(ids) if v), n_vectors)
             return self.vectors + first
-        if state == "Monitoring" and previous == "Learning":
+        if (state, previous) in (("Monitoring", "Learning"), ("Autotuning", "Buffering")):
             return self.vectors + n_vectors
         return self.vectors
 

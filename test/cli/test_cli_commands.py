@@ -335,7 +335,11 @@ def test_stream_reports_the_fault(
     truth = load_truth(truth_path)
     n, fault = truth.samples, truth.faults[0]
     assert f"streamed {n:,} vectors of small.csv to model {model} in 8 requests" in res.out
-    assert "States      Buffering (from the start) → Learning (from vector 1,000)" in res.out
+    # Buffering 1,000 vectors, then Autotuning waits 1,250 more
+    assert (
+        "States      Buffering (from the start) → Autotuning (from vector 1,000) → "
+        "Learning (from vector 2,250)"
+    ) in res.out
     assert "Monitoring (from vector 3,000" in res.out
     assert "recall 1/1 = 100%, false alarms 0" in res.out
     assert "locked_rotor" in res.out and "Root cause  strongest anomaly (#1" in res.out
@@ -354,9 +358,9 @@ def test_stream_json_and_limits(run: Run, model: str, small_data: tuple[Path, Pa
     configure_small(run, model)
     data = run("stream", model, str(csv_path), "--limit", "1200", "--batch", "300", "--json").json()
     assert data["vectors"] == 1200 and data["requests"] == 4
-    assert [s["state"] for s in data["states"]] == ["Buffering", "Learning"]
+    assert [s["state"] for s in data["states"]] == ["Buffering", "Autotuning"]
     assert data["anomalies"] == [] and "ground_truth" not in data
-    assert data["status"]["state"] == "Learning"
+    assert data["status"]["state"] == "Autotuning"
 
 
 def test_stream_errors(run: Run, model: str, small_data: tuple[Path, Path], tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def test_demo_full_run(tmp_path: Path) -> None:
     for text in (
         "boonamber demo: 30,000 samples of motor_current.csv",
         "Starting the embedded local Amber server",
-        "States      Buffering (from the start) → Learning (from vector 5,000) → Monitoring",
+        "States      Buffering (from the start) → Autotuning (from vector 4,000) → "
+        "Learning (from vector 9,000) → Monitoring",
         "Clusters    ",
         "Anomalies   7 events",
         "Warnings    level 1: ",
@@ -71,7 +72,8 @@ def test_demo_fusion_json(
     }
     assert {e["fault"]: e["top_feature"] for e in data["anomalies"]} == faulty
     assert data["plot"] is None and not list(tmp_path.iterdir())
-    assert [s["state"] for s in data["states"]] == ["Buffering", "Learning", "Monitoring"]
+    states = [s["state"] for s in data["states"]]
+    assert states == ["Buffering", "Autotuning", "Learning", "Monitoring"]
 
 
 def test_demo_without_matplotlib_still_reports(
@@ -84,12 +86,15 @@ def test_demo_without_matplotlib_still_reports(
 
     monkeypatch.setattr(plot, "check_available", missing)
     monkeypatch.chdir(tmp_path)
-    rc = main(["demo", "--dataset", "fusion", "--limit", "2000", "--batch", "1000"])
+    rc = main(["demo", "--dataset", "fusion", "--limit", "3000", "--batch", "1000"])
     out, err = capsys.readouterr()
     assert rc == 0
     assert "pip install 'boonamber[plot]'" in err
     assert "Plot written" not in out and not (tmp_path / "amber-demo.png").exists()
-    assert "States      Buffering (from the start) → Learning (from vector 1,000)" in out
+    assert (
+        "States      Buffering (from the start) → Autotuning (from vector 1,000) → "
+        "Learning (from vector 2,250)"
+    ) in out
 
 
 def test_demo_regenerates_data_outside_a_checkout(

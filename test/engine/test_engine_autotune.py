@@ -20,6 +20,9 @@ def test_range_is_the_half_percent_percentiles(make_model: Factory) -> None:
     x = np.column_stack([rng.normal(5, 2, 2000), rng.uniform(-3, 7, 2000), np.full(2000, 4.0)])
     m = make_model(3, 5, bufferingSamples=2000)
     m.process(x.ravel())
+    # vectors arriving while Autotuning waits are buffered but not tuned on
+    m.process(np.tile([100.0, -100.0, 9.0], 2600))
+    assert m.status().state == "Learning"
     c = m.config_in_force()
     for f in range(2):
         lo, hi = np.percentile(x[:, f], [0.5, 99.5])

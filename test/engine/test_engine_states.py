@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from boonamber.local.engine import ANALYTIC_KEYS, AmberModel, InputError, StateError, TrainingConfig
+from boonamber.local.engine.model import AUTOTUNE_WAIT
 
 Factory = Callable[..., AmberModel]
 Sines = Callable[..., np.ndarray]
@@ -25,15 +26,25 @@ def test_sample_count_counts_patterns(make_model: Factory) -> None:
     assert all(v == [0] * 500 for v in out.values())
 
 
-def test_buffering_to_learning_inside_one_request(make_model: Factory, sines: Sines) -> None:
+def test_autotuning_waits_then_replays_everything(make_model: Factory, sines: Sines) -> None:
+    # bufferingSamples 300: Autotuning lasts AUTOTUNE_WAIT * 300 = 375 further vectors
+    assert AUTOTUNE_WAIT == 1.25
     m = make_model(1, 10, bufferingSamples=300, learningRateNumerator=0)
     x = sines(1000).ravel()
-    out = m.process_array(x)
+    assert (m.process_array(x[:400])["ID"] == 0).all()
+    st = m.status()
+    assert st.state == "Autotuning" and st.progress == 100 * 100 // 375
+    assert st.message == "Autotuning: 100 of 375 samples"
+    assert m.summary().buffered_vectors == 400  # data keeps being buffered
+    assert m.config_in_force().percent_variation == 0.05  # not tuned yet (the default shows)
+    out = m.process_array(x[400:])
     assert m.status().state == "Learning"
     ids = out["ID"]
-    assert (ids[:300] == 0).all()  # buffered vectors report zeros
-    assert (ids[300:] > 0).all()  # learning ids are positive
-    assert (out["CS"][300:] == 100).all() and (out["AD"] == 0).all()
+    assert (ids[:275] == 0).all()  # vectors up to 675 (300 + 375) still report zeros
+    assert (ids[275:] > 0).all()  # learning ids are positive
+    assert (out["CS"][275:] == 100).all() and (out["AD"] == 0).all()
+    # the SI filter starts afresh after the replay: the first live SI sees one RI only
+    assert out["SI"][275] == out["RI"][275] // 511
     # replay: buffered patterns were clustered before the live ones
     assert m.summary().training_patterns == 1000 - 9
     assert m.status().sample_count == 1000 - 9
@@ -55,7 +66,8 @@ def test_graduation_checked_at_end_of_request(make_model: Factory, sines: Sines)
     m = make_model(1, 10, bufferingSamples=200, learningMaxSamples=600, learningRateNumerator=0)
     out = m.process_array(sines(1000).ravel())
     assert m.status().graduation == "maxSamples"
-    assert (out["ID"][200:] > 0).all()  # the whole request was learning
+    assert (out["ID"][:450] == 0).all()  # Buffering 200 + Autotuning 250 vectors
+    assert (out["ID"][450:] > 0).all()  # the rest of the request was learning
 
 
 def test_max_clusters_is_never_exceeded(make_model: Factory) -> None:
@@ -141,6 +153,10 @@ def test_set_learning_reenables_and_rebuffers(make_model: Factory, sines: Sines)
     out = m.process_array(x[900:1000])
     assert (out["ID"] == 0).all()
     m.process(x[1000:1100])
+    # Autotuning waits 250 vectors, cut to 100 so that it ends at learningMaxSamples (300)
+    assert m.status().state == "Autotuning"
+    assert m.status().message == "Autotuning: 0 of 100 samples"
+    m.process(x[1100:1200])
     assert m.status().state in ("Learning", "Monitoring")
     assert m.status().cluster_count >= clusters  # clusters were kept
 
@@ -154,6 +170,26 @@ def test_pretrain_ends_in_monitoring(make_model: Factory, sines: Sines) -> None:
     assert st.sample_count == 5000 - 24
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     assert m.config_in_force().training.buffering_samples == 5000
+
+
+def test_pretrain_does_not_wait_for_autotuning(make_model: Factory, sines: Sines) -> None:
+    # 1500 vectors: shorter than Buffering + the streaming Autotuning wait (1000 + 1250)
+    m = make_model(1, 25, bufferingSamples=1000)
+    m.pretrain(sines(1500).ravel())
+    st = m.status()
+    assert st.state == "Monitoring" and st.graduation == "pretrain"
+    assert m.summary().training_patterns == 1500 - 24  # every vector was learned
+
+
+def test_autotuning_wait_resumes_after_a_snapshot(make_model: Factory, sines: Sines) -> None:
+    x = sines(3000).ravel()
+    a = make_model(1, 10, bufferingSamples=400)
+    a.process(x[:600])
+    assert a.status().state == "Autotuning"
+    b = AmberModel.from_bytes(a.to_bytes())
+    for m in (a, b):
+        m.process(x[600:])
+    assert a.to_bytes() == b.to_bytes() and a.status().state != "Autotuning"
 
 
 def test_pretrain_respects_configured_counts(make_model: Factory, sines: Sines) -> None:
@@ -211,7 +247,7 @@ def test_cluster_cap_holds_after_relearning(make_model: Factory, sines: Sines) -
     assert st.state == "Monitoring" and st.graduation == "maxClusters"
     assert st.cluster_count == k and (out["ID"] <= k).all()
     m.set_learning("Buffering")
-    m.process(x[700:1100] - 0.3)  # re-buffer, re-autotune, replay: still capped
+    m.process(x[700:1300] - 0.3)  # re-buffer, re-autotune, replay: still capped
     assert m.status().cluster_count == k and m.status().state == "Monitoring"
 
 

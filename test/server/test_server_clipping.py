@@ -52,13 +52,18 @@ def test_buffered_values_count_when_autotuning_sets_the_range(
     first = post(checked_api, model_id, list(data[:150]))
     assert clipped(first) == 0  # still buffering: no range yet
     second = post(checked_api, model_id, list(data[150:]))
-    assert second.data.status.state == "Learning"
-    lo, hi = np.percentile(data, [0.5, 99.5])
-    expected = int(np.count_nonzero((data < lo) | (data > hi)))
-    assert expected >= 2
-    assert clipped(second) == expected  # the whole buffer is clipped when it is replayed
-    third = post(checked_api, model_id, [float(hi) + 1.0, float(lo) - 1.0, float(lo)])
-    assert clipped(third) == 2
+    assert second.data.status.state == "Autotuning" and clipped(second) == 0
+    # Autotuning waits 250 vectors (1.25 x bufferingSamples): they are buffered too
+    later = rng.uniform(-0.5, 1.5, 250)
+    third = post(checked_api, model_id, list(later))
+    assert third.data.status.state == "Learning"
+    lo, hi = np.percentile(data, [0.5, 99.5])  # the range comes from the first 200 only
+    replayed = np.concatenate((data, later))
+    expected = int(np.count_nonzero((replayed < lo) | (replayed > hi)))
+    assert expected >= 2 + 50
+    assert clipped(third) == expected  # the whole buffer is clipped when it is replayed
+    fourth = post(checked_api, model_id, [float(hi) + 1.0, float(lo) - 1.0, float(lo)])
+    assert clipped(fourth) == 2
 
 
 def test_put_data_reports_clipping_only_when_it_inferences(

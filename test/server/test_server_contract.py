@@ -318,7 +318,7 @@ def test_post_data_streams_through_the_states(checked_api: Any, make_model: Any)
         }
         assert all(len(v) == len(chunk) for v in analytics.values())
         states.append(reply.status.state)
-    assert states[0] in ("Buffering", "Learning")
+    assert states[0] == "Autotuning"  # Buffering 200 vectors, then Autotuning waits 250
     assert states[-1] == "Monitoring"
     status = checked_api.get_status(model_id)
     assert status.sample_count == 2000 - 9
@@ -383,7 +383,10 @@ def test_learning(checked_api: Any, make_model: Any) -> None:
     clusters = reply.status.cluster_count
     reply = checked_api.post_learning(v2.PostLearningRequest(state="Buffering"), model_id)
     assert reply.status.state == "Buffering" and reply.status.cluster_count == clusters
+    # Buffering 100 vectors, then Autotuning waits 125 more
     checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:200])), model_id)
+    assert checked_api.get_status(model_id).state == "Autotuning"
+    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[200:300])), model_id)
     assert checked_api.get_status(model_id).state in ("Learning", "Monitoring")
 
 

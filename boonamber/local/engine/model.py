@@ -32,6 +32,9 @@ BUFFERING, AUTOTUNING, LEARNING, MONITORING = "Buffering", "Autotuning", "Learni
 MAX_GHOST_VALUES = 500_000
 MIN_GHOSTS = 100
 PRETRAIN_CHUNK = 65_536  # vectors per step of pretraining (for progress reports)
+#: While streaming, Autotuning lasts this many further vectors per buffered one (the service
+#: tunes in the background while data keeps arriving; see docs/local-server.md).
+AUTOTUNE_WAIT = 1.25
 
 
 def _i64(n: int = 0) -> I64:
@@ -57,6 +60,8 @@ class _State:
     buf_valid: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     buf_n: int = 0
     buf_ctx: int = 0  # leading context rows of buf (not buffered samples)
+    tune_n: int = 0  # rows of buf (context included) that autotuning tunes on
+    tune_end: int = 0  # phase_vectors at which Autotuning ends
     sizes: I64 = field(default_factory=_i64)
     growth: I64 = field(default_factory=_i64)  # training-pattern number at creation (1-based)
     ghost_next: int = 0  # negative ids issued so far
@@ -100,8 +105,9 @@ class AmberModel:
         self._scaler: Scaler | None = None
         self._tables: tuple[I64, I64] | None = None
         self.last_clipped = 0  # values clipped by the last process() call (not persisted)
+        self._streaming = True  # False while pretraining: no Autotuning wait (not persisted)
         if self._tr("buffering_samples") == 0:
-            self._finish_buffering(None)
+            self._start_autotuning(None)
 
     # ------------------------------------------------------------------ helpers
 
@@ -174,13 +180,16 @@ class AmberModel:
         s.sample_count += max(0, n - first)
         i = 0
         while i < n:
-            if s.state == BUFFERING:
-                take = min(n - i, self._tr("buffering_samples") - s.phase_vectors)
+            if s.state in (BUFFERING, AUTOTUNING):
+                goal = self._tr("buffering_samples") if s.state == BUFFERING else s.tune_end
+                take = min(n - i, goal - s.phase_vectors)
                 self._buffer(x[i : i + take], np.arange(i, i + take) >= first)
                 i += take
                 s.phase_vectors += take
-                if s.phase_vectors >= self._tr("buffering_samples"):
-                    self._finish_buffering(progress)
+                if s.state == BUFFERING and s.phase_vectors >= goal:
+                    self._start_autotuning(progress)
+                elif s.state == AUTOTUNING and s.phase_vectors >= goal:
+                    self._finish_autotuning(progress)
             elif s.state == LEARNING:
                 end = n
                 if exact_max is not None:
@@ -231,28 +240,47 @@ class AmberModel:
         s.buf_valid = np.zeros(len(s.ctx), dtype=bool)
         s.buf_n = s.buf_ctx = len(s.ctx)
         if self._tr("buffering_samples") == 0:
-            self._finish_buffering(None)
+            self._start_autotuning(None)
 
-    def _finish_buffering(self, progress: Callable[[float], None] | None) -> None:
-        """Autotune range and PV on the buffer, then replay the buffered patterns as learning."""
+    def _autotune_wait(self) -> int:
+        """Vectors Autotuning lasts: AUTOTUNE_WAIT per buffered vector while streaming (0 when
+        pretraining), never reaching past learningMaxSamples."""
+        if not self._streaming:
+            return 0
+        bs = self._tr("buffering_samples")
+        room = max(0, self._tr("learning_max_samples") - bs)
+        return min(round(AUTOTUNE_WAIT * bs), room)
+
+    def _start_autotuning(self, progress: Callable[[float], None] | None) -> None:
+        """Buffering is over: autotuning tunes on the buffer so far; data keeps being buffered
+        (answered with zeros) for _autotune_wait() vectors, then autotuning completes."""
         s = self._s
-        s.state = AUTOTUNING
+        s.state, s.tune_n = AUTOTUNING, s.buf_n
+        s.tune_end = s.phase_vectors + self._autotune_wait()
+        if s.phase_vectors >= s.tune_end:
+            self._finish_autotuning(progress)
+
+    def _finish_autotuning(self, progress: Callable[[float], None] | None) -> None:
+        """Autotune range and PV on the first buffered vectors, then replay every buffered
+        pattern as learning (SI/NS filters start afresh after the replay)."""
+        s = self._s
         w = self._window
         data = s.buf[: s.buf_n]
-        tuned = data[s.buf_ctx :]
+        tuned = data[s.buf_ctx : s.tune_n]
         prev = (s.lo, s.hi) if len(s.lo) else (None, None)
         lo, hi = tune_range(tuned, self.config.features, s.autotune_range, *prev)
         self._set_ranges(lo, hi)
         scaler = self._scaler_or_raise()
-        self._count_clipped(tuned)
+        self._count_clipped(data[s.buf_ctx :])  # every buffered vector is replayed
         if self._store.count:  # re-normalise kept templates to the new ranges
             self._store.set_all(scaler.patterns(self._store.raw), self._store.raw)
         view = windows(scaler.vectors(data), w)
         rows = (np.flatnonzero(s.buf_valid[: s.buf_n]) - (w - 1)).astype(np.int64)
+        tune_rows = rows[rows + (w - 1) < s.tune_n]
         if self.config.percent_variation is not None:
             s.pv = self.config.percent_variation
-        elif s.autotune_pv and len(rows) >= 2:
-            s.pv, _ = tune_pv(view, rows, self._store.blocks, progress)
+        elif s.autotune_pv and len(tune_rows) >= 2:
+            s.pv, _ = tune_pv(view, tune_rows, self._store.blocks, progress)
         elif s.pv == 0.0:
             s.pv = DEFAULT_PV
         s.state, s.g0 = LEARNING, s.n_train
@@ -260,9 +288,10 @@ class AmberModel:
         if len(rows):
             raw_view = windows(scaler.clip(data), w)
             self._learn_rows(view, rows, raw_view)
+        s.ri_hist, s.ni_hist = _i64(an.FIR_TAPS - 1), _i64(an.FIR_TAPS - 1)
         s.buf = np.zeros((0, self.config.feature_count))
         s.buf_valid = np.zeros(0, dtype=bool)
-        s.buf_n = s.buf_ctx = 0
+        s.buf_n = s.buf_ctx = s.tune_n = s.tune_end = 0
 
     # ------------------------------------------------------------------ learning
 
@@ -528,6 +557,7 @@ class AmberModel:
             over["learning_max_samples"] = min(tr.get("learning_max_samples"), n)
         cfg = self.config
         fresh = AmberModel(cfg)
+        fresh._streaming = False
         fresh._s.training = tr.merged(TrainingConfig(**over)) if over else tr
 
         if progress is not None:
@@ -654,9 +684,12 @@ class AmberModel:
         s = self._s
         if s.state == MONITORING:
             return 100
-        if s.state in (BUFFERING, AUTOTUNING):
+        if s.state == BUFFERING:
             bs = self._tr("buffering_samples")
             return min(99, 100 * s.phase_vectors // bs) if bs else 0
+        if s.state == AUTOTUNING:
+            bs, wait = self._tr("buffering_samples"), s.tune_end - self._tr("buffering_samples")
+            return min(99, 100 * (s.phase_vectors - bs) // wait) if wait > 0 else 0
         parts = [s.phase_vectors / max(1, self._tr("learning_max_samples"))]
         parts.append(self._store.count / max(1, self._tr("learning_max_clusters")))
         den = self._tr("learning_rate_denominator")
@@ -677,7 +710,8 @@ class AmberModel:
         elif s.state == MONITORING:
             msg = f"Monitoring (learning ended: {s.graduation})"
         else:
-            msg = "Autotuning"
+            bs = self._tr("buffering_samples")
+            msg = f"Autotuning: {s.phase_vectors - bs} of {s.tune_end - bs} samples"
         return EngineStatus(
             state=s.state,
             warning_level=s.last_aw,
@@ -813,8 +847,9 @@ class AmberModel:
                 if f.name in sc:
                     v = sc[f.name]
                     kw[f.name] = TrainingConfig(**v) if f.name == "training" else v
-                else:
+                elif f.name in arrays:
                     kw[f.name] = np.array(arrays[f.name])
+                # else: a field newer than the snapshot keeps its default
             model._s = _State(**kw)
             store = TemplateStore(
                 Blocks(cfg.feature_count, cfg.streaming_window), cfg.pattern_length
@@ -824,6 +859,7 @@ class AmberModel:
             model._scaler = None
             model._tables = None
             model.last_clipped = 0
+            model._streaming = True
             if len(model._s.lo):
                 model._set_ranges(model._s.lo, model._s.hi)
             model._place_ghosts()
