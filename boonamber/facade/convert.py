@@ -482,7 +482,10 @@ def _zeros_and_ones(np: Any, values: Any) -> Any:
     step = 1 << 20
     for start in range(0, values.size, step):
         part = values[start : start + step]
-        hits = np.flatnonzero((part == 0) | (part == 1)) + start
+        zeros, ones = part == 0, part == 1
+        if not (zeros.any() or ones.any()):  # the usual case: no 0 or 1 at all
+            continue
+        hits = np.flatnonzero(zeros | ones) + start
         found.append(hits)
         count += hits.size
         if count > _BOOL_SURVEY_AT:
