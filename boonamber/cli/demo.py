@@ -18,7 +18,7 @@ from typing import Any
 
 from boonamber.cli._common import CliError, add_progress_option, emit
 from boonamber.cli.csvdata import read_table
-from boonamber.cli.report import get_field
+from boonamber.cli.report import get_field, plural
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             amber.delete_model(model_id)
     out.line(
-        f"Streamed {record.vectors:,} samples in {record.requests} requests "
+        f"Streamed {plural(record.vectors, 'sample')} in {plural(record.requests, 'request')} "
         f"({stream_s:.1f} s, {record.vectors / max(stream_s, 1e-9):,.0f} samples/s)"
     )
     out.line("")

@@ -13,7 +13,7 @@ from boonamber.cli._common import (
     emit,
     make_client,
 )
-from boonamber.cli.report import get_field, jsonable
+from boonamber.cli.report import get_field, jsonable, plural
 from boonamber.wire import default_feature_names
 
 
@@ -269,9 +269,7 @@ def _config_line(cfg: dict[str, Any]) -> str:
     names = ", ".join(str(f.get("name")) for f in feats[:6]) + (" …" if len(feats) > 6 else "")
     pv = cfg.get("percentVariation")
     pv_text = f", percent variation {pv}" if pv is not None else ""
-    return (
-        f"{len(feats)} feature(s) ({names}), streaming window {cfg.get('streamingWindow')}{pv_text}"
-    )
+    return f"{plural(len(feats), 'feature')} ({names}), streaming window {cfg.get('streamingWindow')}{pv_text}"
 
 
 def _config_text(cfg: dict[str, Any]) -> str:
@@ -304,7 +302,8 @@ def _status_line(st: dict[str, Any]) -> str:
     grad = f", graduation {st['graduation']}" if st.get("graduation") else ""
     return (
         f"{st.get('state')} ({st.get('progress', 0)} %{grad}); "
-        f"{st.get('sampleCount', 0):,} patterns, {st.get('clusterCount', 0)} clusters, "
+        f"{plural(st.get('sampleCount', 0), 'pattern')}, "
+        f"{plural(st.get('clusterCount', 0), 'cluster')}, "
         f"warning level {st.get('warningLevel', 0)}, compliance {st.get('complianceScore', '-')}"
     )
 

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 SI_TAPS = 9
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``"1 event"``, ``"2 events"``, ``"1,000 vectors"``."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
 def jsonable(obj: Any) -> Any:
     """Turn a facade/generated result (or nested containers of them) into plain JSON data."""
     if obj is None or isinstance(obj, str | int | float | bool):
@@ -68,6 +73,8 @@ class StreamRecord:
     status: dict[str, Any] = field(default_factory=dict)
     vectors: int = 0
     requests: int = 0
+    #: Set when the run was stopped (Ctrl-C) before every vector was sent.
+    interrupted: bool = False
 
     def add(self, response: Any, n_vectors: int) -> None:
         """Append one data response covering ``n_vectors`` input vectors."""
@@ -337,7 +344,9 @@ def format_report(
     lines.append(f"Clusters    {clusters}")
     flagged = sum(1 for v in record.analytics.get("AD", []) if v)
     thr = f", anomaly threshold SI ≥ {threshold}" if threshold is not None else ""
-    lines.append(f"Anomalies   {len(events)} events, {flagged:,} vectors flagged{thr}")
+    lines.append(
+        f"Anomalies   {plural(len(events), 'event')}, {plural(flagged, 'vector')} flagged{thr}"
+    )
     if events:
         top = any(e.top_feature for e in events)
         lines.append(
@@ -354,7 +363,8 @@ def format_report(
             lines.append(f"            … and {len(events) - max_events} more (see --json)")
     wc = warning_counts(record.analytics)
     lines.append(
-        f"Warnings    level 1: {wc.get(1, 0):,} vectors, level 2: {wc.get(2, 0):,} vectors; "
+        f"Warnings    level 1: {plural(wc.get(1, 0), 'vector')}, "
+        f"level 2: {plural(wc.get(2, 0), 'vector')}; "
         f"last warning level {st.get('warningLevel', 0)}"
     )
     if root_cause is not None and root_cause_event is not None:
@@ -383,7 +393,7 @@ def format_report(
             hits = sum(1 for e in checked if e.top_feature in fault_features.get(str(e.fault), ()))
             lines.append(
                 f"            root cause ranks the faulty feature first for {hits} of "
-                f"{len(checked)} anomaly events"
+                f"{plural(len(checked), 'anomaly event')}"
             )
         for r in scored.faults:
             mark = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from boonamber.cli._common import (
     emit,
     progress_enabled,
 )
-from boonamber.cli.csvdata import Table, read_table
+from boonamber.cli.csvdata import CsvError, Table, open_csv
 from boonamber.cli.report import (
     Event,
     Score,
@@ -27,10 +28,12 @@ from boonamber.cli.report import (
     find_events,
     format_report,
     jsonable,
+    plural,
     score,
     strongest,
     summary_dict,
 )
+from boonamber.facade.csvfile import feature_names
 from boonamber.wire import ANALYTIC_KEYS
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from boonamber.facade import AmberClient
 
 DEFAULT_BATCH = 1000
+PROG = "boonamber"
 
 
 def register(sub: Any) -> None:
@@ -101,39 +105,46 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--columns",
         metavar="A,B,...",
-        help="use these columns (names or 1-based numbers), in this order",
+        help="use these file columns (names or 1-based numbers) for the model's features, in "
+        "order; or map features to columns with feature=column,... (default: the header's "
+        "names matched to the model's feature names)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N rows")
 
 
-def load(args: argparse.Namespace) -> Table:
-    """Read the CSV named on the command line, with ``--columns``/``--limit``."""
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+def _columns(args: argparse.Namespace) -> list[str] | None:
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
-    return read_table(args.file, columns=columns, limit=args.limit)
+    return [c.strip() for c in args.columns.split(",")] if args.columns else None
 
 
-def model_shape(amber: AmberClient, model_id: str, table: Table) -> tuple[int, list[str]]:
-    """(streaming window, feature names) of the model; checks the table fits it."""
+def load(args: argparse.Namespace, features: list[str] | None = None, show: bool = False) -> Table:
+    """Read the CSV named on the command line, matched to ``features``, with
+    ``--columns``/``--limit`` (a progress bar on stderr while reading when ``show``)."""
+    source = open_csv(args.file, columns=_columns(args), limit=args.limit, features=features)
+    with _bar(total=source.size, desc="reading", unit="B", enabled=show) as bar:
+        rows = source.rows(progress=_bytes_progress(bar))
+    return Table(names=source.names, rows=rows)
+
+
+def model_shape(amber: AmberClient, model_id: str, file: str) -> tuple[int, list[str] | None]:
+    """(streaming window, feature names) of the model (``None``: names not reported)."""
     from boonamber.facade import AmberCloudError
 
     try:
         cfg = jsonable(amber.get_config(model_id))
     except AmberCloudError as exc:
         if exc.status == 400:
+            try:
+                width = len(open_csv(file).names)
+            except CsvError:
+                width = 1
             raise CliError(
                 f"model {model_id} is not configured; run: boonamber config {model_id} "
-                f"--features {len(table.names)} --window 25"
+                f"--features {width} --window 25"
             ) from exc
         raise
-    names = [str(f.get("name")) for f in cfg.get("features") or []]
-    if names and len(names) != len(table.names):
-        raise CliError(
-            f"model {model_id} has {len(names)} feature(s) but the data has "
-            f"{len(table.names)} column(s) ({', '.join(table.names)}); use --columns"
-        )
-    return int(cfg.get("streamingWindow") or 1), names
+    return int(cfg.get("streamingWindow") or 1), feature_names(cfg)
 
 
 # --------------------------------------------------------------------------- streaming
@@ -147,24 +158,32 @@ def stream_table(
     show_progress: bool,
     desc: str = "streaming",
 ) -> StreamRecord:
-    """Stream every row through the model in batches; returns the accumulated analytics."""
+    """Stream every row through the model in batches; returns the accumulated analytics.
+
+    Ctrl-C stops after the batch in flight: ``record.interrupted`` is then set and the
+    record holds what was sent.
+    """
     if batch < 1:
         raise CliError("--batch must be at least 1")
     record = StreamRecord()
     rows = table.rows
     with _bar(total=len(rows), desc=desc, unit="vec", enabled=show_progress) as bar:
         width = len(table.names)
-        for start, response in zip(
-            range(0, len(rows), batch),
-            amber.stream(model_id, rows, batch_size=batch * width),  # size in values
-            strict=False,
-        ):
-            n = min(batch, len(rows) - start)
-            record.add(response, n)
-            bar.update(n)
-            state = record.status.get("state")
-            if state:
-                bar.set_postfix_str(str(state), refresh=False)
+        try:
+            for start, response in zip(
+                range(0, len(rows), batch),
+                amber.stream(model_id, rows, batch_size=batch * width),  # size in values
+                strict=False,
+            ):
+                n = min(batch, len(rows) - start)
+                record.add(response, n)
+                bar.update(n)
+                state = record.status.get("state")
+                if state:
+                    bar.set_postfix_str(str(state), refresh=False)
+        except KeyboardInterrupt:
+            record.interrupted = True
+            return record
     if record.vectors != len(rows):  # pragma: no cover - the facade streams every row
         raise CliError(f"streamed {record.vectors} of {len(rows)} rows")
     return record
@@ -282,12 +301,16 @@ def stream(args: argparse.Namespace) -> int:
         from boonamber.cli.plot import check_available
 
         check_available()  # fail before streaming, not after
-    table = load(args)
+    _columns(args)
     truth = load_truth(args.truth) if args.truth else None
+    show = progress_enabled(args)
     t0 = time.perf_counter()
     with client_from(args) as amber:
-        window, _ = model_shape(amber, args.model, table)
-        record = stream_table(amber, args.model, table, args.batch, progress_enabled(args))
+        window, names = model_shape(amber, args.model, args.file)
+        table = load(args, names, show)
+        record = stream_table(amber, args.model, table, args.batch, show)
+        if record.interrupted:
+            return _interrupted_stream(args, table, record, window, time.perf_counter() - t0)
         an = analyse(amber, args.model, record, window, truth, len(table.names))
     elapsed = time.perf_counter() - t0
     notes = []
@@ -309,8 +332,8 @@ def stream(args: argparse.Namespace) -> int:
         )
         notes.append(f"plot written to {args.plot}")
     head = (
-        f"streamed {record.vectors:,} vectors of {os.path.basename(args.file)} to model "
-        f"{args.model} in {record.requests} requests ({elapsed:.1f} s)"
+        f"streamed {plural(record.vectors, 'vector')} of {os.path.basename(args.file)} to model "
+        f"{args.model} in {plural(record.requests, 'request')} ({elapsed:.1f} s)"
     )
     data = report_data(
         record, an, {"model": args.model, "file": args.file, "seconds": round(elapsed, 3)}
@@ -320,53 +343,88 @@ def stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupted_stream(
+    args: argparse.Namespace, table: Table, record: StreamRecord, window: int, elapsed: float
+) -> int:
+    """After Ctrl-C: what was sent, and the anomalies found so far (no further requests)."""
+    events = find_events(record.analytics, merge_gap=max(4 * window, 50))
+    an = Analysis(events, strongest(events), None, None, None, None)
+    head = (
+        f"interrupted: streamed {plural(record.vectors, 'vector')} of {len(table.rows):,} "
+        f"from {os.path.basename(args.file)} to model {args.model} in "
+        f"{plural(record.requests, 'request')} ({elapsed:.1f} s); the rest was not sent "
+        "(a batch in flight at Ctrl-C may have reached the server)"
+    )
+    extra = {"model": args.model, "file": args.file, "seconds": round(elapsed, 3)}
+    data = report_data(record, an, {**extra, "interrupted": True, "total": len(table.rows)})
+    if args.out and record.vectors:
+        write_results(args.out, Table(table.names, table.rows[: record.vectors]), record)
+        head += f"\nanalytics so far written to {args.out}"
+    emit(args, data, "\n".join([head, report_text(record, an)]))
+    return 130
+
+
 # --------------------------------------------------------------------------- pretraining
 
 
 def pretrain(args: argparse.Namespace) -> int:
-    """``pretrain MODEL FILE.csv``: chunked upload, then wait for the pretraining."""
-    from boonamber.facade import AmberPretrainTimeoutError
-
+    """``pretrain MODEL FILE.csv``: read in blocks, chunked upload, wait for the pretraining."""
     if args.chunk_size is not None and args.chunk_size < 1:
         raise CliError("--chunk-size must be at least 1")
-    table = load(args)
+    columns = _columns(args)
     show = progress_enabled(args)
     t0 = time.perf_counter()
     with client_from(args) as amber:
-        model_shape(amber, args.model, table)
-        values = table.flat()
+        _, names = model_shape(amber, args.model, args.file)
+        source = open_csv(args.file, columns=columns, limit=args.limit, features=names)
+        with _bar(total=source.size, desc="reading", unit="B", enabled=show) as bar:
+            values = source.float32(progress=_bytes_progress(bar))
+        count = len(values)
+        vectors = count // max(1, len(source.names))
         kwargs: dict[str, Any] = {}
         if args.chunk_size is not None:
             kwargs["chunk_size"] = args.chunk_size
-        with _bar(total=len(values), desc="uploading", unit="val", enabled=show) as bar:
-            result = amber.post_pretrain(
-                args.model, values, block=False, progress=_chunk_progress(bar), **kwargs
+        sent = [0]
+        try:
+            with _bar(total=count, desc="uploading", unit="val", enabled=show) as bar:
+                result = amber.post_pretrain(
+                    args.model,
+                    values,
+                    block=False,
+                    progress=_chunk_progress(bar, sent),
+                    **kwargs,
+                )
+        except KeyboardInterrupt:
+            print(
+                f"{PROG}: upload interrupted after {sent[0]:,} of {count:,} values: model "
+                f"{args.model} is not pretrained (the server discards an incomplete upload "
+                f"when a new one starts); run the command again to pretrain it",
+                file=sys.stderr,
             )
+            raise
+        del values
         status = jsonable(result).get("status")
-        with _bar(total=None, desc="pretraining", unit="s", enabled=show) as bar:
-            deadline = time.monotonic() + args.wait
-            while status != "Pretrained":
-                if time.monotonic() > deadline:
-                    raise AmberPretrainTimeoutError(
-                        f"pretraining of model {args.model} did not finish in {args.wait:g} s "
-                        f"(last status {status})"
-                    )
-                time.sleep(0.2)
-                status = jsonable(amber.get_pretrain(args.model)).get("status")
-                bar.set_postfix_str(str(status), refresh=False)
-                bar.update(0.2)
+        try:
+            _wait_pretrained(amber, args.model, status, args.wait, show)
+        except KeyboardInterrupt:
+            print(
+                f"{PROG}: stopped waiting; the server keeps pretraining model {args.model}. "
+                f"Check it with: boonamber status {args.model}",
+                file=sys.stderr,
+            )
+            raise
         st = jsonable(amber.get_status(args.model))
     elapsed = time.perf_counter() - t0
     text = (
-        f"pretrained model {args.model} with {len(table.rows):,} vectors "
-        f"({len(values):,} values) in {elapsed:.1f} s\n"
-        f"state {st.get('state')}, {st.get('clusterCount', 0)} clusters, "
-        f"{st.get('sampleCount', 0):,} patterns"
+        f"pretrained model {args.model} with {plural(vectors, 'vector')} "
+        f"({plural(count, 'value')}) in {elapsed:.1f} s\n"
+        f"state {st.get('state')}, {plural(st.get('clusterCount', 0), 'cluster')}, "
+        f"{plural(st.get('sampleCount', 0), 'pattern')}"
     )
     data = {
         "model": args.model,
-        "vectors": len(table.rows),
-        "values": len(values),
+        "vectors": vectors,
+        "values": count,
         "seconds": round(elapsed, 3),
         "status": st,
     }
@@ -374,12 +432,56 @@ def pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chunk_progress(bar: Any) -> Callable[..., None]:
-    """Adapt the facade's pretrain callback ``progress(values_sent, total)`` to a tqdm bar."""
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _wait_pretrained(
+    amber: AmberClient, model_id: str, status: Any, wait: float, show: bool
+) -> None:
+    """Poll ``get_pretrain`` until Pretrained: a bar of the server's percentage when its
+    message carries one (``Pretraining: 37% done``), else the state and time waited."""
+    from boonamber.facade import AmberPretrainTimeoutError
+
+    fmt = "{desc}: {n:.0f}% |{bar}| {elapsed}"
+    with _bar(total=100, desc="pretraining", unit="%", enabled=show, bar_format=fmt) as bar:
+        deadline = time.monotonic() + wait
+        while status != "Pretrained":
+            if time.monotonic() > deadline:
+                raise AmberPretrainTimeoutError(
+                    f"pretraining of model {model_id} did not finish in {wait:g} s "
+                    f"(last status {status}); the server keeps going: check it with "
+                    f"boonamber status {model_id}"
+                )
+            time.sleep(0.2)
+            answer = jsonable(amber.get_pretrain(model_id))
+            status = answer.get("status")
+            match = _PERCENT.search(str(answer.get("message") or ""))
+            if match is not None:
+                bar.n = min(100.0, float(match.group(1)))
+            bar.set_postfix_str(str(status), refresh=False)
+            bar.refresh()
+        bar.n = 100
+        bar.refresh()
+
+
+def _chunk_progress(bar: Any, sent: list[int]) -> Callable[..., None]:
+    """Adapt the facade's pretrain callback ``progress(values_sent, total)`` to a tqdm bar
+    (``sent[0]`` keeps the count for an interruption message)."""
 
     def update(done: int, total: int | None = None, *_: Any) -> None:
+        sent[0] = done
         if total is not None and bar.total != total:
             bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update
+
+
+def _bytes_progress(bar: Any) -> Callable[[int, int], None]:
+    """Adapt the CSV reader's ``progress(bytes_read, size)`` to a tqdm bar."""
+
+    def update(done: int, total: int) -> None:
         bar.n = done
         bar.refresh()
 
@@ -408,7 +510,9 @@ class _NoBar:
         return None
 
 
-def _bar(total: float | None, desc: str, unit: str, enabled: bool) -> Any:
+def _bar(
+    total: float | None, desc: str, unit: str, enabled: bool, bar_format: str | None = None
+) -> Any:
     if not enabled:
         return _NoBar()
     try:
@@ -419,8 +523,10 @@ def _bar(total: float | None, desc: str, unit: str, enabled: bool) -> Any:
         total=total,
         desc=desc,
         unit=unit,
-        unit_scale=unit in ("vec", "val"),
+        unit_scale=unit in ("vec", "val", "B"),
+        unit_divisor=1024 if unit == "B" else 1000,
         file=sys.stderr,
         dynamic_ncols=True,
         leave=True,
+        bar_format=bar_format,
     )

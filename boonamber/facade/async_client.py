@@ -22,6 +22,7 @@ from boonamber.facade.async_transport import AsyncTransport
 from boonamber.facade.client import connection
 from boonamber.facade.convert import b64_chunk, to_float32, to_table
 from boonamber.facade.credentials import Cert
+from boonamber.facade.csvfile import CsvFile, feature_names, is_csv_path
 from boonamber.facade.errors import AmberCloudError, AmberUserError
 from boonamber.facade.requests import DEFAULT_BATCH_VALUES
 from boonamber.facade.requests import model_id as _model_id
@@ -429,7 +430,13 @@ class AsyncAmberClient:
         """Send large data in ``post_data`` batches: ``async for result in amber.stream(...)``
         (as :meth:`AmberClient.stream`; a file is read batch by batch)."""
         mid = _model_id(model_id)
-        batches, total = requests.data_batches(data, batch_size)
+        if is_csv_path(data):
+            requests.data_batches([0.0], batch_size)  # validates batch_size
+            csv = CsvFile(data, features=await self._feature_names(mid, request_timeout))
+            batches: requests.Batches = csv.csv_batches(batch_size)
+            total = None
+        else:
+            batches, total = requests.data_batches(data, batch_size)
         done = 0
         for text, count in batches:
             result = await self._post_csv(mid, text, save_image, request_timeout)
@@ -437,6 +444,16 @@ class AsyncAmberClient:
             if progress is not None:
                 progress(done, total)
             yield result
+
+    async def _feature_names(
+        self, model_id: str, request_timeout: Timeout | None
+    ) -> list[str] | None:
+        try:
+            return feature_names(await self.get_config(model_id, request_timeout=request_timeout))
+        except AmberCloudError as e:
+            if e.status == 400:  # not configured yet: the data request will say so
+                return None
+            raise
 
     async def stream_analytics(
         self,
@@ -503,6 +520,9 @@ class AsyncAmberClient:
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
         ):
             raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if is_csv_path(data):
+            csv = CsvFile(data, features=await self._feature_names(mid, request_timeout))
+            data = await asyncio.to_thread(csv.float32)
         packed = await asyncio.to_thread(to_float32, data)
         from boonamber.v2.models.post_pretrain_request import PostPretrainRequest
 

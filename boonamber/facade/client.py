@@ -10,6 +10,7 @@ from boonamber.facade import pretrain, requests
 from boonamber.facade.answers import Answer, response_model
 from boonamber.facade.convert import pandas_index, to_table
 from boonamber.facade.credentials import Cert, Settings, resolve_settings
+from boonamber.facade.csvfile import CsvFile, feature_names, is_csv_path
 from boonamber.facade.errors import AmberUserError
 from boonamber.facade.requests import DEFAULT_BATCH_VALUES
 from boonamber.facade.requests import model_id as _model_id
@@ -509,14 +510,32 @@ class AmberClient:
         """Send large data in ``post_data`` batches, yielding each batch's result.
 
         ``data`` is anything :meth:`post_data` takes (validated whole before the first
-        batch), or a CSV file: a path (``pathlib.Path``) or an open text file (validated
-        batch by batch). ``batch_size`` is in values, rounded to whole rows.
+        batch), or a CSV file: a path (``pathlib.Path``: an optional header row whose names
+        are matched to the model's features, see ``docs/streaming-and-pretraining.md``) or
+        an open text file of numbers (validated batch by batch). ``batch_size`` is in values, rounded to whole rows.
         ``progress(done, total)`` is called after each batch (``total`` is ``None`` for files).
         """
         mid = _model_id(model_id)
-        batches, total = requests.data_batches(data, batch_size)
+        if is_csv_path(data):
+            requests.data_batches([0.0], batch_size)  # validates batch_size
+            csv = CsvFile(data, features=self._feature_names(mid, request_timeout))
+            batches: requests.Batches = csv.csv_batches(batch_size)
+            total = None
+        else:
+            batches, total = requests.data_batches(data, batch_size)
         index = pandas_index(data)
         return self._stream(mid, batches, total, progress, save_image, request_timeout, index)
+
+    def _feature_names(self, model_id: str, request_timeout: Timeout | None) -> list[str] | None:
+        """The model's feature names, to match a CSV file's header against."""
+        from boonamber.facade.errors import AmberCloudError
+
+        try:
+            return feature_names(self.get_config(model_id, request_timeout=request_timeout))
+        except AmberCloudError as e:
+            if e.status == 400:  # not configured yet: the data request will say so
+                return None
+            raise
 
     def _stream(
         self,
@@ -625,6 +644,8 @@ class AmberClient:
     ) -> GetPretrainResult | PostPretrainResult:
         """Pretrain a model on historical data, uploaded as float32 in chunks.
 
+        ``data``: anything :meth:`post_data` takes, or a CSV file (``pathlib.Path``, read
+        in blocks, its header matched to the model's features as in :meth:`stream`).
         ``chunk_size`` is in values (default 500,000, about 2.7 MB per request); chunk 1
         goes first, the rest on ``workers`` threads, each retried on transient failures
         (after a lost answer only once :meth:`get_pretrain` shows it is needed).
@@ -635,6 +656,10 @@ class AmberClient:
         argument also gets ``progress(total, total, percent)`` while the server pretrains.
         """
         mid = _model_id(model_id)
+        if is_csv_path(data):
+            pretrain.check_chunk_size(chunk_size)
+            csv = CsvFile(data, features=self._feature_names(mid, request_timeout))
+            data = csv.float32()
 
         def send(body: Any, chunkspec: str, txn_id: str | None) -> Answer:
             # not replayable: after a lost answer pretrain.py looks before it resends

@@ -192,7 +192,7 @@ def test_config_show_and_set(run: Run, model: str) -> None:
     )
     assert res.rc == 0, res.err
     assert res.out.startswith(f"configured model {model}\n")
-    assert "2 feature(s) (temp, pressure), streaming window 3, percent variation 0.07" in res.out
+    assert "2 features (temp, pressure), streaming window 3, percent variation 0.07" in res.out
     assert "temp: range 0.0 .. 100.0 (configured), weight 2" in res.out
     assert "pressure: range 1.0 .. 5.0 (configured), weight 1" in res.out
 
@@ -207,7 +207,7 @@ def test_config_show_and_set(run: Run, model: str) -> None:
     assert res.rc == 0 and "streaming window 3" in res.out
 
     shown = run("models", "show", model)
-    assert "config    2 feature(s)" in shown.out and "status    Buffering" in shown.out
+    assert "config    2 features" in shown.out and "status    Buffering" in shown.out
 
     res = run("config", model, "--features", "3")
     assert res.rc == 0 and "feature-0, feature-1, feature-2" in res.out
@@ -371,7 +371,8 @@ def test_stream_errors(run: Run, model: str, small_data: tuple[Path, Path], tmp_
     two = tmp_path / "two.csv"
     two.write_text("a,b\n1,2\n3,4\n")
     line = one_line_error(run("stream", model, str(two)))
-    assert "has 1 feature(s) but the data has 2 column(s) (a, b)" in line
+    assert "two.csv: 2 columns but the model has 1 feature (feature-0)" in line
+    assert "--columns" in line
     res = run("stream", model, str(two), "--columns", "b", "--json")
     assert res.rc == 0 and res.json()["vectors"] == 2
     line = one_line_error(run("stream", model, str(tmp_path / "missing.csv")))

@@ -148,7 +148,7 @@ def test_read_table_without_header(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a,b\n1,2\n3\n", "line 3: 1 values, expected 2"),
+        ("a,b\n1,2\n3\n", "line 3: 1 value, expected 2"),
         ("a,b\n1,x\n", "line 2, column 'b' is not a number: 'x'"),
         ("a\nnan\n", "line 2, column 'a' is not a finite number: 'nan'"),
         ("a\n1e999\n", "line 2, column 'a' is not a finite number: '1e999'"),
