@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from boonamber._version import __version__
-from boonamber.cli._common import CliError, add_connection_options
+from boonamber.cli._common import CliError, add_connection_options, docs_url
 
 __all__ = ["build_parser", "main"]
 
@@ -29,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Amber anomaly detection from the command line: a local server, a demo, "
         "and commands to manage models and stream CSV data through them.",
-        epilog="Run 'boonamber demo' for a one-minute tour. Docs: docs/cli.md",
+        epilog=f"Run 'boonamber demo' for a one-minute tour. Docs: {docs_url('cli.md')}",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     add_connection_options(parser, top_level=True)
@@ -49,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             with contextlib.suppress(ValueError, OSError):  # a detached or closed stream
                 reconfigure(errors="replace")
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -65,6 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one line, like errors: ``boonamber: warning: ...``."""
+    text = " ".join(str(message).split())
+    print(f"{PROG}: warning: {text}", file=file or sys.stderr)
 
 
 def _one_line(exc: Exception) -> str | None:

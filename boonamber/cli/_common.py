@@ -14,7 +14,19 @@ from boonamber.cli.report import jsonable
 if TYPE_CHECKING:
     from boonamber.facade import AmberClient
 
-LOCAL_HINT = "use --local for the embedded local server, or see docs/credentials.md"
+#: Where the documentation lives (the docs/ folder is not part of an installed wheel).
+DOCS_URL = "https://github.com/boonlogic/amber-python-sdk/blob/main/docs"
+
+
+def docs_url(page: str) -> str:
+    """The URL of a documentation page (``"cli.md"``)."""
+    return f"{DOCS_URL}/{page}"
+
+
+LOCAL_HINT = (
+    "use --local for the embedded local server, or see 'boonamber --help' and "
+    f"{docs_url('credentials.md')}"
+)
 
 
 class CliError(Exception):

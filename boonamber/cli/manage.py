@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from boonamber._version import __version__
@@ -207,16 +208,14 @@ def build_features(args: argparse.Namespace) -> int | list[Any]:
             raise CliError(f"{what}: give one value for all features or one per feature")
     if not ranges and not weights:
         return spec
-    from boonamber.v2.models import FeatureConfig
-
-    feats = []
+    feats: list[Any] = []
     for i, name in enumerate(names):
         kw: dict[str, Any] = {"name": name}
         if ranges:
-            kw["min_val"], kw["max_val"] = ranges[i if len(ranges) > 1 else 0]
+            kw["minVal"], kw["maxVal"] = ranges[i if len(ranges) > 1 else 0]
         if weights:
             kw["weight"] = weights[i if len(weights) > 1 else 0]
-        feats.append(FeatureConfig(**kw))
+        feats.append(kw)  # validated by the client, which names the bad field
     return feats
 
 
@@ -238,6 +237,8 @@ def config(args: argparse.Namespace) -> int:
     others = [args.window, args.percent_variation, args.ranges, args.weights, *training.values()]
     if not configuring and (any(v is not None for v in others) or _autotune_flags(args)):
         raise CliError("configuring a model needs --features (a count or names)")
+    from boonamber.facade import AmberUserError
+
     with client_from(args) as amber:
         if not configuring:
             result = amber.get_config(args.model)
@@ -255,9 +256,41 @@ def config(args: argparse.Namespace) -> int:
                 "range": not args.no_autotune_range,
                 "percent_variation": not args.no_autotune_pv,
             }
-        result = amber.configure(args.model, **kwargs)
+        try:
+            result = amber.configure(args.model, **kwargs)
+        except AmberUserError as exc:  # caught before sending: name the flag, not the field
+            raise CliError(_flag_message(str(exc))) from exc
     emit(args, result, f"configured model {args.model}\n" + _config_text(jsonable(result)))
     return 0
+
+
+_PREFIX = "invalid post_config: "
+_FLAG_OF_FIELD = {"streaming_window": "--window", "percent_variation": "--percent-variation"}
+
+
+def _flag_of(location: str) -> str:
+    """The ``config`` option behind a field of the request (``training.bufferingSamples``)."""
+    if location.startswith("features"):
+        if "min" in location.lower() or "max" in location.lower():
+            return "--range"
+        return "--weights" if "weight" in location else "--features"
+    field = re.sub(r"(?<!^)(?=[A-Z])", "_", location.split(".")[-1]).lower()
+    return _FLAG_OF_FIELD.get(field, "--" + field.replace("_", "-"))
+
+
+def _flag_message(message: str) -> str:
+    """``invalid post_config: streamingWindow: Input should be ...`` -> ``--window: ...``."""
+    feature = re.match(r"invalid (features\[\d+\]): ", message)
+    if feature is not None:
+        location, _, text = message[feature.end() :].partition(": ")
+        return f"{_flag_of('features.' + location)}: {text}"
+    if not message.startswith(_PREFIX):
+        return message
+    parts = []
+    for part in message[len(_PREFIX) :].split("; "):
+        location, sep, text = part.partition(": ")
+        parts.append(f"{_flag_of(location)}: {text}" if sep else part)
+    return "; ".join(parts)
 
 
 def _autotune_flags(args: argparse.Namespace) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from boonamber.cli._common import CliError
+from boonamber.cli._common import CliError, docs_url
 
 LOCAL_EXTRA_HINT = "the local server needs extra packages: pip install 'boonamber[local]'"
 
@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
         "serve",
         help="run the local Amber-compatible server",
         description="Run the offline, Amber-compatible local server. On first start it "
-        "creates a local license profile and prints how to use it. See docs/local-server.md.",
+        f"creates a local license profile and prints how to use it. See {docs_url('local-server.md')}.",
     )
     try:
         from boonamber.local.cli import add_serve_arguments

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -131,6 +132,12 @@ def _server_class() -> type[Any]:
     return Server
 
 
+def _fail(message: str) -> int:
+    """Report a start-up failure as the ``boonamber`` tool does (one line, exit status 1)."""
+    print(f"boonamber: error: {message}", file=sys.stderr)
+    return 1
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Run the server until SIGINT/SIGTERM; returns the process exit code."""
     from boonamber.local.runner import limit_blas_threads
@@ -153,16 +160,22 @@ def run_serve(args: argparse.Namespace) -> int:
             synchronous=args.synchronous,
         )
     except Exception as exc:
-        print(f"error: cannot open database {args.db}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"cannot open database {args.db}: {exc}")
     try:
         service.start()
         license_key, secret_key, created = _credentials(service, args)
         sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        service.close()
+        if exc.errno == errno.EADDRINUSE:
+            return _fail(
+                f"cannot listen on {args.host}:{args.port}: the port is in use (is another "
+                "server running there?); choose another with --port, or --port 0 for a free one"
+            )
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     except Exception as exc:
         service.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     port = sock.getsockname()[1]
     url = server_url(args.host, port)
     config = uvicorn_config(

@@ -225,11 +225,12 @@ def test_ctrl_c_during_a_stream_reports_what_was_sent(
 def test_ctrl_c_while_waiting_says_the_server_keeps_pretraining(
     amber: AmberClient, new_model: Callable[..., str], tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "big.csv", NAMES, rows(200_000), [0, 1, 2])
-    mid = new_model(training={"bufferingSamples": 1000, "learningMaxSamples": 200_000})
+    path = write_csv(tmp_path / "big.csv", NAMES, rows(600_000), [0, 1, 2])
+    mid = new_model(training={"bufferingSamples": 1000, "learningMaxSamples": 600_000})
     proc = _start(["pretrain", mid, str(path), "--progress"], dict(os.environ))
     try:
-        _wait_for(proc, b"pretraining:", timeout=120)
+        seen = _wait_for(proc, b"pretraining:", timeout=120)
+        assert b"pretraining: 100%" not in seen  # still waiting when Ctrl-C comes
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
