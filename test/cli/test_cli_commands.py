@@ -223,7 +223,10 @@ def test_config_show_and_set(run: Run, model: str) -> None:
         (["--features", "2", "--range", "a:b"], "expected MIN:MAX"),
         (["--features", "3", "--range", "0:1", "--range", "0:2"], "one per feature"),
         (["--features", "2", "--weights", "x"], "comma-separated integers"),
-        (["--features", "2", "--window", "0"], "--window: input should be greater than or equal to 1"),
+        (
+            ["--features", "2", "--window", "0"],
+            "--window: input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_config_errors(run: Run, model: str, args: list[str], message: str) -> None:
