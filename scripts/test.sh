@@ -24,7 +24,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 echo "== installing boonamber[dev] into .venv"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# editable_mode=compat: a plain path entry, so mypy sees the installed package (README)
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' \
+  --config-settings editable_mode=compat
 
 echo "== ruff check"
 .venv/bin/ruff check .
