@@ -238,7 +238,7 @@ def test_stream_of_a_file_validates_each_batch(
     model_id = new_model(client, 2)
     bad = tmp_path / "bad.csv"
     bad.write_text("1,2\n3,4\n5\n")
-    with pytest.raises(AmberUserError, match="ragged"):
+    with pytest.raises(AmberUserError, match=r"bad.csv, line 3: 1 value, expected 2"):
         list(client.stream(model_id, bad, batch_size=10))
 
 
