@@ -28,6 +28,7 @@ from boonamber.facade.requests import DEFAULT_BATCH_VALUES
 from boonamber.facade.requests import model_id as _model_id
 from boonamber.facade.results import AmberResult
 from boonamber.facade.retry import RetryPolicy
+from boonamber.facade.streams import AsyncResultStream
 from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, normalize_timeout
 
 if TYPE_CHECKING:
@@ -62,6 +63,22 @@ if TYPE_CHECKING:
 __all__ = ["AsyncAmberClient"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+#: Inputs with more items than this are converted on a worker thread.
+OFFLOAD_ITEMS = 4096
+
+
+def _data_body(data: Any, save_image: bool | None) -> Any:
+    """The ``post_data`` request of ``data`` (validated and converted)."""
+    return requests.post_data(to_table(data).encode(), save_image)
+
+
+def _large(data: Any) -> bool:
+    size = getattr(data, "size", None)  # numpy / pandas
+    if isinstance(size, int):
+        return size > OFFLOAD_ITEMS
+    return isinstance(data, str | Sequence) and len(data) > OFFLOAD_ITEMS
 
 
 class AsyncAmberClient:
@@ -384,15 +401,25 @@ class AsyncAmberClient:
         """Send data to a model (anything :meth:`AmberClient.post_data` takes); never
         retried once it may have reached the server."""
         mid = _model_id(model_id)
-        text = to_table(data).encode()
-        return await self._post_csv(mid, text, save_image, request_timeout)
+        if _large(data):  # converting and building a large request: not on the loop
+            body = await asyncio.to_thread(_data_body, data, save_image)
+        else:
+            body = _data_body(data, save_image)
+        return await self._post_body(mid, body, request_timeout)
 
     async def _post_csv(
         self, model_id: str, text: str, save_image: bool | None, request_timeout: Timeout | None
     ) -> AmberResult[PostDataResponse]:
+        return await self._post_body(
+            model_id, requests.post_data(text, save_image), request_timeout
+        )
+
+    async def _post_body(
+        self, model_id: str, body: Any, request_timeout: Timeout | None
+    ) -> AmberResult[PostDataResponse]:
         return await self._send(
             self.api.post_data_with_http_info,
-            requests.post_data(text, save_image),
+            body,
             model_id,
             replayable=False,
             request_timeout=request_timeout,
@@ -417,7 +444,31 @@ class AsyncAmberClient:
             request_timeout=request_timeout,
         )
 
-    async def stream(
+    def stream(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        batch_size: int = DEFAULT_BATCH_VALUES,
+        progress: sync_pretrain.Progress | None = None,
+        save_image: bool | None = None,
+        request_timeout: Timeout | None = None,
+    ) -> AsyncResultStream[AmberResult[PostDataResponse]]:
+        """Send large data in ``post_data`` batches: ``async for result in amber.stream(...)``
+        (as :meth:`AmberClient.stream`; a file is read batch by batch), or
+        ``await amber.stream(...).to_pandas()``."""
+        return AsyncResultStream(
+            self._stream(
+                model_id,
+                data,
+                batch_size=batch_size,
+                progress=progress,
+                save_image=save_image,
+                request_timeout=request_timeout,
+            )
+        )
+
+    async def _stream(
         self,
         model_id: str,
         data: Any,
@@ -427,8 +478,6 @@ class AsyncAmberClient:
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
     ) -> AsyncIterator[AmberResult[PostDataResponse]]:
-        """Send large data in ``post_data`` batches: ``async for result in amber.stream(...)``
-        (as :meth:`AmberClient.stream`; a file is read batch by batch)."""
         mid = _model_id(model_id)
         if is_csv_path(data):
             requests.data_batches([0.0], batch_size)  # validates batch_size

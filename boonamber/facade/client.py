@@ -35,6 +35,7 @@ from boonamber.facade.results import (
     with_result_type,
 )
 from boonamber.facade.retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from boonamber.facade.streams import ResultStream
 from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, Transport, normalize_timeout
 
 if TYPE_CHECKING:
@@ -506,8 +507,9 @@ class AmberClient:
         progress: pretrain.Progress | None = None,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> Iterator[PostDataResult]:
-        """Send large data in ``post_data`` batches, yielding each batch's result.
+    ) -> ResultStream[PostDataResult]:
+        """Send large data in ``post_data`` batches, yielding each batch's result
+        (``amber.stream(...).to_pandas()``: all of them as one DataFrame).
 
         ``data`` is anything :meth:`post_data` takes (validated whole before the first
         batch), or a CSV file: a path (``pathlib.Path``: an optional header row whose names
@@ -524,7 +526,9 @@ class AmberClient:
         else:
             batches, total = requests.data_batches(data, batch_size)
         index = pandas_index(data)
-        return self._stream(mid, batches, total, progress, save_image, request_timeout, index)
+        return ResultStream(
+            self._stream(mid, batches, total, progress, save_image, request_timeout, index)
+        )
 
     def _feature_names(self, model_id: str, request_timeout: Timeout | None) -> list[str] | None:
         """The model's feature names, to match a CSV file's header against."""
