@@ -55,3 +55,20 @@ def test_async_stream_to_pandas(amber_server: Any, clean_env: Any) -> None:
 
     out = asyncio.run(scenario())
     assert len(out) == 400 and "SI" in out.columns
+
+
+def test_public_plot_takes_frames_and_results(client: Any, new_model: Any, tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    import boonamber
+
+    mid = new_model(client, ["a", "b"], streaming_window=1)
+    df = frame(300)
+    analytics = client.stream(mid, df, batch_size=200).to_pandas()
+    png = tmp_path / "run.png"
+    figure = boonamber.plot(df, analytics, png, threshold=500)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert [ax.get_ylabel() for ax in figure.axes][:2] == ["a", "b"]
+    result = client.post_data(mid, df.iloc[:50])
+    assert len(boonamber.plot(df.iloc[:50], result).axes) == 5  # 2 features + SI, AD, AW
+    with pytest.raises(TypeError, match="analytics must be"):
+        boonamber.plot(df, {"x": [1]})
