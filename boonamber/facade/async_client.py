@@ -20,13 +20,30 @@ from boonamber.facade import requests
 from boonamber.facade.answers import response_model
 from boonamber.facade.async_transport import AsyncTransport
 from boonamber.facade.client import connection
-from boonamber.facade.convert import b64_chunk, to_float32, to_table
+from boonamber.facade.convert import b64_chunk, pandas_index, to_float32, to_table
 from boonamber.facade.credentials import Cert
 from boonamber.facade.csvfile import CsvFile, feature_names, is_csv_path
 from boonamber.facade.errors import AmberCloudError, AmberUserError
 from boonamber.facade.requests import DEFAULT_BATCH_VALUES
 from boonamber.facade.requests import model_id as _model_id
-from boonamber.facade.results import AmberResult
+from boonamber.facade.results import (
+    AmberResult,
+    DeleteModelResult,
+    ErrorResult,
+    GetModelsResult,
+    GetNanoStatusResult,
+    GetPretrainResult,
+    GetRootCauseResult,
+    GetStatusResult,
+    GetSummaryResult,
+    GetUsageResult,
+    GetVersionResult,
+    PostConfigResult,
+    PostDataResult,
+    PostLearningResult,
+    PostModelResult,
+    PutDataResult,
+)
 from boonamber.facade.retry import RetryPolicy
 from boonamber.facade.streams import AsyncResultStream
 from boonamber.facade.transport import DEFAULT_TIMEOUT, Timeout, normalize_timeout
@@ -36,33 +53,18 @@ if TYPE_CHECKING:
     from boonamber.v2 import (
         AutotuneConfig,
         DefaultApi,
-        DeleteModelResponse,
-        Error,
-        GetModelsResponse,
-        GetNanoStatusResponse,
-        GetPretrainResponse,
-        GetRootCauseResponse,
-        GetStatusResponse,
-        GetSummaryResponse,
-        GetUsageResponse,
-        GetVersionResponse,
         PostConfigRequest,
-        PostConfigResponse,
-        PostDataResponse,
         PostLearningRequest,
-        PostLearningResponse,
         PostModelRequest,
-        PostModelResponse,
         PutDataRequest,
-        PutDataResponse,
         PutModelRequest,
         TrainingConfig,
     )
-    from boonamber.v2.api_response import ApiResponse
 
 __all__ = ["AsyncAmberClient"]
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=AmberResult[Any])
 
 
 #: Inputs with more items than this are converted on a worker thread.
@@ -205,34 +207,35 @@ class AsyncAmberClient:
 
     async def _send(
         self,
-        fn: Callable[..., ApiResponse[M]],
+        result: type[R],
+        fn: Callable[..., Any],
         *args: Any,
         replayable: bool = True,
         request_timeout: Timeout | None = None,
+        index: Any = None,
         **kw: Any,
-    ) -> AmberResult[M]:
-        # decoded once (on a worker thread when large), the model built on demand
+    ) -> R:
+        # decoded once (on a worker thread when large), the model built on demand; the
+        # same typed result classes as AmberClient
         answer = await self._transport.call_json(
             fn, *args, replayable=replayable, request_timeout=request_timeout, **kw
         )
-        model: type[M] = response_model(fn)  # type: ignore[assignment]
-        return AmberResult.from_wire(answer.data, model)
+        return result.from_wire(answer.data, response_model(fn), index=index)
 
     # ------------------------------------------------------------------ service
-    async def get_version(
-        self, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetVersionResponse]:
+    async def get_version(self, *, request_timeout: Timeout | None = None) -> GetVersionResult:
         """Version information of the server."""
         return await self._send(
-            self.api.get_version_with_http_info, request_timeout=request_timeout
+            GetVersionResult, self.api.get_version_with_http_info, request_timeout=request_timeout
         )
 
     # ------------------------------------------------------------------ models
     async def get_models(
         self, verbose: bool = False, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetModelsResponse]:
+    ) -> GetModelsResult:
         """The account's models (``"modelList"``); ``verbose`` adds full metadata."""
         return await self._send(
+            GetModelsResult,
             self.api.get_models_with_http_info,
             verbose="true" if verbose else None,
             request_timeout=request_timeout,
@@ -243,9 +246,10 @@ class AsyncAmberClient:
         label: str | PostModelRequest | None = None,
         *,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Create a model: ``await post_model("my-label")``. Returns its ``"id"``."""
         return await self._send(
+            PostModelResult,
             self.api.post_model_with_http_info,
             requests.post_model(label),
             replayable=False,
@@ -254,10 +258,13 @@ class AsyncAmberClient:
 
     async def get_model(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """A model's metadata."""
         return await self._send(
-            self.api.get_model_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            PostModelResult,
+            self.api.get_model_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     async def put_model(
@@ -267,9 +274,10 @@ class AsyncAmberClient:
         *,
         label: str | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Rename a model: ``await put_model(model_id, label="new")``."""
         return await self._send(
+            PostModelResult,
             self.api.put_model_with_http_info,
             requests.put_model(body, label),
             _model_id(model_id),
@@ -278,9 +286,10 @@ class AsyncAmberClient:
 
     async def delete_model(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[DeleteModelResponse]:
+    ) -> DeleteModelResult:
         """Delete a model for good."""
         return await self._send(
+            DeleteModelResult,
             self.api.delete_model_with_http_info,
             _model_id(model_id),
             request_timeout=request_timeout,
@@ -288,9 +297,10 @@ class AsyncAmberClient:
 
     async def copy_model(
         self, model_id: str, label: str | None = None, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Copy a model (configuration and learned state); returns the new model."""
         return await self._send(
+            PostModelResult,
             self.api.post_model_copy_with_http_info,
             _model_id(model_id),
             requests.copy_model(label),
@@ -300,9 +310,10 @@ class AsyncAmberClient:
 
     async def migrate_model(
         self, v1_model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostModelResponse]:
+    ) -> PostModelResult:
         """Create a v2 model from an Amber v1 model (sensor) of the same account."""
         return await self._send(
+            PostModelResult,
             self.api.post_model_migrate_with_http_info,
             _model_id(v1_model_id, "v1_model_id"),
             replayable=False,
@@ -321,7 +332,7 @@ class AsyncAmberClient:
         training: TrainingConfig | Mapping[str, Any] | None = None,
         autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostConfigResponse]:
+    ) -> PostConfigResult:
         """Configure a model (wipes what it learned and restarts it in Buffering)."""
         request = requests.post_config(
             body,
@@ -332,6 +343,7 @@ class AsyncAmberClient:
             autotuning=autotuning,
         )
         return await self._send(
+            PostConfigResult,
             self.api.post_config_with_http_info,
             request,
             _model_id(model_id),
@@ -348,7 +360,7 @@ class AsyncAmberClient:
         training: TrainingConfig | Mapping[str, Any] | None = None,
         autotune: AutotuneConfig | Mapping[str, Any] | bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostConfigResponse]:
+    ) -> PostConfigResult:
         """Configure a model the friendly way (see :meth:`AmberClient.configure`)."""
         return await self.post_config(
             model_id,
@@ -362,10 +374,13 @@ class AsyncAmberClient:
 
     async def get_config(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[PostConfigResponse]:
+    ) -> PostConfigResult:
         """A model's configuration (autotuned values included)."""
         return await self._send(
-            self.api.get_config_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            PostConfigResult,
+            self.api.get_config_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     async def post_learning(
@@ -377,12 +392,13 @@ class AsyncAmberClient:
         training: TrainingConfig | Mapping[str, Any] | None = None,
         autotuning: AutotuneConfig | Mapping[str, Any] | bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostLearningResponse]:
+    ) -> PostLearningResult:
         """Re-enable learning (``state="Learning"``) or restart buffering (``"Buffering"``)."""
         request = requests.post_learning(
             body, state=state, training=training, autotuning=autotuning
         )
         return await self._send(
+            PostLearningResult,
             self.api.post_learning_with_http_info,
             request,
             _model_id(model_id),
@@ -397,7 +413,7 @@ class AsyncAmberClient:
         *,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostDataResponse]:
+    ) -> PostDataResult:
         """Send data to a model (anything :meth:`AmberClient.post_data` takes); never
         retried once it may have reached the server."""
         mid = _model_id(model_id)
@@ -405,22 +421,28 @@ class AsyncAmberClient:
             body = await asyncio.to_thread(_data_body, data, save_image)
         else:
             body = _data_body(data, save_image)
-        return await self._post_body(mid, body, request_timeout)
+        return await self._post_body(mid, body, request_timeout, pandas_index(data))
 
     async def _post_csv(
-        self, model_id: str, text: str, save_image: bool | None, request_timeout: Timeout | None
-    ) -> AmberResult[PostDataResponse]:
-        return await self._post_body(
-            model_id, requests.post_data(text, save_image), request_timeout
-        )
+        self,
+        model_id: str,
+        text: str,
+        save_image: bool | None,
+        request_timeout: Timeout | None,
+        index: Any = None,
+    ) -> PostDataResult:
+        body = requests.post_data(text, save_image)
+        return await self._post_body(model_id, body, request_timeout, index)
 
     async def _post_body(
-        self, model_id: str, body: Any, request_timeout: Timeout | None
-    ) -> AmberResult[PostDataResponse]:
+        self, model_id: str, body: Any, request_timeout: Timeout | None, index: Any = None
+    ) -> PostDataResult:
         return await self._send(
+            PostDataResult,
             self.api.post_data_with_http_info,
             body,
             model_id,
+            index=index,
             replayable=False,
             request_timeout=request_timeout,
         )
@@ -432,11 +454,12 @@ class AsyncAmberClient:
         *,
         fusion_rule: Literal["default", "submit", "nosubmit"] | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PutDataResponse]:
+    ) -> PutDataResult:
         """Update feature values of the fusion vector: ``await put_data(id, {"t": 21.5})``."""
         mid = _model_id(model_id)
         request = requests.put_data(vector, fusion_rule)
         return await self._send(
+            PutDataResult,
             self.api.put_data_with_http_info,
             request,
             mid,
@@ -453,7 +476,7 @@ class AsyncAmberClient:
         progress: sync_pretrain.Progress | None = None,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AsyncResultStream[AmberResult[PostDataResponse]]:
+    ) -> AsyncResultStream[PostDataResult]:
         """Send large data in ``post_data`` batches: ``async for result in amber.stream(...)``
         (as :meth:`AmberClient.stream`; a file is read batch by batch), or
         ``await amber.stream(...).to_pandas()``."""
@@ -477,7 +500,7 @@ class AsyncAmberClient:
         progress: sync_pretrain.Progress | None = None,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AsyncIterator[AmberResult[PostDataResponse]]:
+    ) -> AsyncIterator[PostDataResult]:
         mid = _model_id(model_id)
         if is_csv_path(data):
             requests.data_batches([0.0], batch_size)  # validates batch_size
@@ -487,8 +510,12 @@ class AsyncAmberClient:
         else:
             batches, total = requests.data_batches(data, batch_size)
         done = 0
+        index = pandas_index(data)
+        # one index entry per row: each batch's result gets its rows' part of the index
+        width = total // len(index) if index is not None and total and len(index) else 0
         for text, count in batches:
-            result = await self._post_csv(mid, text, save_image, request_timeout)
+            part = index[done // width : (done + count) // width] if width else None
+            result = await self._post_csv(mid, text, save_image, request_timeout, part)
             done += count
             if progress is not None:
                 progress(done, total)
@@ -513,7 +540,7 @@ class AsyncAmberClient:
         progress: sync_pretrain.Progress | None = None,
         save_image: bool | None = None,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[PostDataResponse]:
+    ) -> PostDataResult:
         """Like :meth:`stream`, but return one result: all analytics joined, the last status."""
         results = [
             r
@@ -526,21 +553,25 @@ class AsyncAmberClient:
                 request_timeout=request_timeout,
             )
         ]
-        return AmberResult(requests.join_analytics(results))
+        return PostDataResult(requests.join_analytics(results), index=pandas_index(data))
 
     async def get_status(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetStatusResponse]:
+    ) -> GetStatusResult:
         """A model's state, progress and counts."""
         return await self._send(
-            self.api.get_status_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            GetStatusResult,
+            self.api.get_status_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     async def post_outage(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[Error]:
+    ) -> ErrorResult:
         """Tell a model its data stream was interrupted (clears the streaming window)."""
         return await self._send(
+            ErrorResult,
             self.api.post_outage_with_http_info,
             _model_id(model_id),
             request_timeout=request_timeout,
@@ -622,7 +653,7 @@ class AsyncAmberClient:
 
     async def _wait_pretrained(
         self, model_id: str, timeout: float, request_timeout: Timeout | None
-    ) -> AmberResult[GetPretrainResponse]:
+    ) -> GetPretrainResult:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         delay = 0.05
@@ -635,9 +666,10 @@ class AsyncAmberClient:
 
     async def get_pretrain(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetPretrainResponse]:
+    ) -> GetPretrainResult:
         """A model's pretrain status (``None``, ``Chunking``, ``Pretraining``, ``Pretrained``)."""
         return await self._send(
+            GetPretrainResult,
             self.api.get_pretrain_with_http_info,
             _model_id(model_id),
             request_timeout=request_timeout,
@@ -651,20 +683,27 @@ class AsyncAmberClient:
         vectors: Any = None,
         *,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[GetRootCauseResponse]:
+    ) -> GetRootCauseResult:
         """Feature contributions for clusters or patterns (give exactly one of the two)."""
         mid = _model_id(model_id)
         kwargs: dict[str, Any] = requests.root_cause_query(clusters, vectors)
         return await self._send(
-            self.api.get_root_cause_with_http_info, mid, request_timeout=request_timeout, **kwargs
+            GetRootCauseResult,
+            self.api.get_root_cause_with_http_info,
+            mid,
+            request_timeout=request_timeout,
+            **kwargs,
         )
 
     async def get_usage(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetUsageResponse]:
+    ) -> GetUsageResult:
         """Call counts per endpoint and the number of samples processed by a model."""
         return await self._send(
-            self.api.get_usage_with_http_info, _model_id(model_id), request_timeout=request_timeout
+            GetUsageResult,
+            self.api.get_usage_with_http_info,
+            _model_id(model_id),
+            request_timeout=request_timeout,
         )
 
     async def get_summary(
@@ -673,11 +712,12 @@ class AsyncAmberClient:
         training_samples: bool | None = None,
         *,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[GetSummaryResponse]:
+    ) -> GetSummaryResult:
         """A free-form description of the model's engine internals."""
         if training_samples is not None and not isinstance(training_samples, bool):
             raise AmberUserError(f"training_samples must be a bool, got {training_samples!r}")
         return await self._send(
+            GetSummaryResult,
             self.api.get_summary_with_http_info,
             _model_id(model_id),
             training_samples=training_samples,
@@ -686,9 +726,10 @@ class AsyncAmberClient:
 
     async def get_nano_status(
         self, model_id: str, *, request_timeout: Timeout | None = None
-    ) -> AmberResult[GetNanoStatusResponse]:
+    ) -> GetNanoStatusResult:
         """Per-cluster details of a model."""
         return await self._send(
+            GetNanoStatusResult,
             self.api.get_nano_status_with_http_info,
             _model_id(model_id),
             request_timeout=request_timeout,

@@ -90,6 +90,12 @@ def test_every_method_matches_the_sync_client(amber_server: Any, clean_env: Any)
     assert out["renamed"]["label"] == "renamed"
     assert [f["name"] for f in out["get_config"]["features"]] == ["a", "b"]
     assert all(isinstance(v, AmberResult) for v in out.values() if isinstance(v, dict))
+    from boonamber.facade.results import GetPretrainResult, PostDataResult, PostModelResult
+
+    # the same typed result classes as AmberClient
+    assert type(out["data"]) is PostDataResult and type(out["joined"]) is PostDataResult
+    assert type(out["renamed"]) is PostModelResult
+    assert type(out["get_pretrain"]) is GetPretrainResult
     assert len(out["data"]["analytics"]["ID"]) == 300
     assert len(out["joined"]["analytics"]["ID"]) == 300
     assert out["batches"] == 3  # 60 rows of 2 values in batches of 40 values

@@ -55,6 +55,7 @@ def test_async_stream_to_pandas(amber_server: Any, clean_env: Any) -> None:
 
     out = asyncio.run(scenario())
     assert len(out) == 400 and "SI" in out.columns
+    assert out.index.equals(frame(400).index)
 
 
 def test_public_plot_takes_frames_and_results(client: Any, new_model: Any, tmp_path: Any) -> None:
