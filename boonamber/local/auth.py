@@ -50,7 +50,7 @@ def token_digest(token: str) -> str:
 def now_iso(t: float | None = None) -> str:
     """An ISO-8601 UTC timestamp with milliseconds, e.g. ``2024-05-01T12:00:00.123Z``."""
     dt = datetime.fromtimestamp(time.time() if t is None else t, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"  # [:-6] drops "+00:00"
 
 
 class LoginThrottle:
