@@ -83,6 +83,30 @@ def test_anomaly_history_matches_scalar_reference() -> None:
         assert np.concatenate([a1, a2]).tolist() == ref
 
 
+def test_small_batches_match_one_batch() -> None:
+    """AH and OM in batches up to SMALL_BATCH (plain Python) equal one vectorised batch."""
+    rng = np.random.default_rng(11)
+    for window, k2, p in [(20, 3, 0.3), (5, 1, 0.5), (300, 6, 0.7)]:
+        ad = (rng.random(2000) < p).astype(np.int64)
+        ids = rng.integers(-3, 40, 2000).astype(np.int64)
+        ref = ah_reference(ad.tolist(), window, k2)
+        om_ref, _ = an.op_mode(ids, np.zeros(0, dtype=np.int64))
+        hist, ah0, reset = np.zeros(window, dtype=np.int64), 0, False
+        om_hist = np.zeros(0, dtype=np.int64)
+        ahs, oms, at = [], [], 0
+        while at < len(ad):
+            n = int(rng.integers(0, an.SMALL_BATCH + 1))
+            part, hist = an.anomaly_history(ad[at : at + n], hist, ah0, reset, k2)
+            om, om_hist = an.op_mode(ids[at : at + n], om_hist)
+            if len(part):
+                ah0, reset = int(part[-1]), bool(part[-1] >= k2 and ad[at + len(part) - 1] == 0)
+            ahs += part.tolist()
+            oms += om.tolist()
+            at += n
+        assert ahs == ref
+        assert oms == om_ref.tolist()  # exact: same sums, same divisions
+
+
 def test_poisson_levels_and_compliance() -> None:
     # lambda 2: P(X<=4)=0.947, P(X<=5)=0.983 -> AW1 at AH 4; P(X<=6)=0.9955, P(X<=7)=0.9989 -> 6
     assert an.poisson_level(2.0, 0.95) == 4

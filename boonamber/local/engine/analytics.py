@@ -7,6 +7,7 @@ into any batches gives the same results as one batch.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,14 @@ AW2_P = 0.997
 _FIR = (2 ** np.arange(FIR_TAPS)).astype(np.int64)  # oldest sample gets the largest weight
 _FIR_SUM = int(_FIR.sum())  # 511
 _EPS = 1e-9  # keeps exact ratios (e.g. ln 10 / ln 100) on the right side of floor()
+SMALL_BATCH = 64  # up to this many patterns, OM and AH loop in plain Python (numpy's
+# per-call overhead dominates there); the results are identical (test_engine_analytics)
+
+
+def _clip(x: npt.NDArray[Any], lo: float, hi: float) -> npt.NDArray[Any]:
+    """np.clip's result (NaN stays NaN) without its per-call overhead on small arrays."""
+    out: npt.NDArray[Any] = np.minimum(np.maximum(x, lo), hi)
+    return out
 
 
 def empty_analytics(n: int) -> dict[str, npt.NDArray[np.int64] | npt.NDArray[np.float64]]:
@@ -46,7 +55,7 @@ def raw_index(size: I64, size_max: I64) -> I64:
     big = smax > 1
     q = np.log(np.maximum(size, 1).astype(np.float64)) / np.where(big, np.log(smax), 1.0)
     ri = 1000 - np.floor(1000.0 * q + _EPS).astype(np.int64)
-    return np.where(big, np.clip(ri, 0, 1000), 0).astype(np.int64)
+    return np.where(big, _clip(ri, 0, 1000), 0).astype(np.int64)
 
 
 def ri_of_size(size: int, size_max: int) -> int:
@@ -60,14 +69,14 @@ def prob_index(size: I64, size_max: I64, n_train: I64) -> I64:
     ok = n > 1
     ratio = np.maximum(size_max, 1).astype(np.float64) / np.maximum(size, 1).astype(np.float64)
     v = 1000.0 * np.log(ratio) / np.where(ok, np.log(n), 1.0)
-    return np.where(ok, np.clip(np.floor(v + 0.5), 0, 1000), 0).astype(np.int64)
+    return np.where(ok, _clip(np.floor(v + 0.5), 0, 1000), 0).astype(np.int64)
 
 
 def novelty_index(dist: F64, pv: float, ri_nearest: I64) -> I64:
     """NI for out-of-model patterns: x = clamp((d - PV)/PV, 0, 1); 1000 (x + (1 - x) RI/2000)."""
-    x = np.clip((dist - pv) / pv, 0.0, 1.0)
+    x = _clip((dist - pv) / pv, 0.0, 1.0)
     v = 1000.0 * (x + (1.0 - x) * ri_nearest.astype(np.float64) / 2000.0)
-    return np.clip(np.floor(v + 0.5), 0, 1000).astype(np.int64)
+    return _clip(np.floor(v + 0.5), 0, 1000).astype(np.int64)
 
 
 def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64]:
@@ -92,6 +101,8 @@ def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I
 
 def op_mode(ids: I64, hist: I64) -> tuple[F64, I64]:
     """OM: mean of the last 15 positive ids seen up to each pattern (0 before any)."""
+    if len(ids) <= SMALL_BATCH:
+        return _op_mode_small(ids, hist)
     pos = ids[ids > 0]
     ext = np.concatenate((hist, pos))
     cs = np.concatenate(([0], np.cumsum(ext)))
@@ -101,6 +112,24 @@ def op_mode(ids: I64, hist: I64) -> tuple[F64, I64]:
     cnt = upto - lo
     om = np.where(cnt > 0, (cs[upto] - cs[lo]) / np.maximum(cnt, 1), 0.0)
     return om.astype(np.float64), ext[-OM_SPAN:].copy()
+
+
+def _op_mode_small(ids: I64, hist: I64) -> tuple[F64, I64]:
+    """op_mode in plain Python (same sums and divisions: ids are far below 2**53)."""
+    ext = hist.tolist()
+    seen = len(ext)
+    cs = [0]
+    for v in ext:
+        cs.append(cs[-1] + v)
+    om = []
+    for v in ids.tolist():
+        if v > 0:
+            ext.append(v)
+            cs.append(cs[-1] + v)
+            seen += 1
+        lo = max(seen - OM_SPAN, 0)
+        om.append((cs[seen] - cs[lo]) / (seen - lo) if seen > lo else 0.0)
+    return np.array(om, dtype=np.float64), np.array(ext[-OM_SPAN:], dtype=np.int64)
 
 
 def poisson_level(lam: float, p: float) -> int:
@@ -128,8 +157,15 @@ def anomaly_history(
     Returns (AH, new ad_hist).
     """
     n = len(ad)
-    ext = np.concatenate((ad_hist, ad))
-    x = ad - ext[:n]
+    if n <= len(ad_hist):  # the usual case: one copy of the history, not two
+        x = ad - ad_hist[:n]
+        new_hist = np.concatenate((ad_hist[n:], ad))
+    else:
+        ext = np.concatenate((ad_hist, ad))
+        x = ad - ext[:n]
+        new_hist = ext[n:].copy()
+    if n <= SMALL_BATCH:
+        return _anomaly_history_small(x.tolist(), ad.tolist(), ah0, reset_next, k2), new_hist
     ah = np.zeros(n, dtype=np.int64)
     start, a0, reset = 0, ah0, reset_next
     while start < n:
@@ -149,7 +185,29 @@ def anomaly_history(
         a0 = int(seg[-1]) if len(seg) else a0
         reset = False
         start = end
-    return ah, ext[n:].copy()
+    return ah, new_hist
+
+
+def _anomaly_history_small(x: list[int], ad: list[int], ah0: int, reset: bool, k2: int) -> I64:
+    """anomaly_history's loop in plain Python for one block (same running sum, running
+    minimum and restart after the first trigger)."""
+    n = len(x)
+    ah = [0] * n
+    start, a0 = 0, ah0
+    while start < n:
+        if reset:
+            a0 = 0
+        total, low = a0, 0
+        for t in range(start, n):
+            total += x[t]
+            low = min(low, total)
+            ah[t] = total - low
+            if ah[t] >= k2 and ad[t] == 0 and t + 1 < n:
+                start, reset = t + 1, True
+                break
+        else:
+            start = n
+    return np.array(ah, dtype=np.int64)
 
 
 def warning_level(ah: I64, k1: int, k2: int) -> I64:
@@ -159,5 +217,5 @@ def warning_level(ah: I64, k1: int, k2: int) -> I64:
 
 def compliance(ah: I64, k2: int) -> I64:
     """CS = round(100 clamp((k2 - AH) / k2, 0, 1))."""
-    num = np.clip(k2 - ah, 0, k2)
+    num = _clip(k2 - ah, 0, k2)
     return ((200 * num + k2) // (2 * k2)).astype(np.int64)
