@@ -9,7 +9,8 @@ HTTP/1.1, so the client's own cost stays small next to the server's).
 Part 1, rate: ``GET /version`` and a 10-value ``postData`` (each client on its own model, in
 Monitoring) at 1, 16 and 32 clients. Each phase stops after ``--requests`` requests or
 ``--seconds`` seconds; the phases are interleaved over ``--rounds`` rounds and the medians are
-printed: requests/s, p50 and p99 latency (ms).
+printed: requests/s, p50 and p99 latency (ms), and the server's CPU time per request (ms, from
+/proc: steadier than the rates on a machine shared with other jobs).
 
 Part 2, ghosts: a model that has seen 400,000 anomalous values (each an unmatched pattern kept
 for root cause) against a fresh one in the same state: 10-value posts alternating between the
@@ -106,6 +107,12 @@ def _start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], int, str, str]:
     return proc, port, prof["license-key"], prof["secret-key"]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -138,9 +145,15 @@ async def _model_in_monitoring(conn: Conn) -> str:
 
 
 async def _phase(
-    conns: list[Conn], models: list[str], kind: str, n_clients: int, limit: int, seconds: float
-) -> tuple[float, float, float]:
-    """Run one phase; returns (requests/s, p50 ms, p99 ms)."""
+    conns: list[Conn],
+    models: list[str],
+    kind: str,
+    n_clients: int,
+    limit: int,
+    seconds: float,
+    pid: int,
+) -> tuple[float, float, float, float]:
+    """Run one phase; returns (requests/s, p50 ms, p99 ms, server CPU ms per request)."""
     latencies: list[float] = []
     counter = {"left": limit}
     stop_at = time.perf_counter() + seconds
@@ -158,33 +171,34 @@ async def _phase(
             if status != 200:
                 raise RuntimeError(f"{kind}: {status} {payload[:200]!r}")
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds(pid)
     await asyncio.gather(*(client(i) for i in range(n_clients)))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(pid) - cpu0
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return len(latencies) / elapsed, p50, p99
+    return len(latencies) / elapsed, p50, p99, cpu * 1000 / len(latencies)
 
 
-async def _rate(port: int, token: str, args: argparse.Namespace) -> None:
+async def _rate(port: int, token: str, pid: int, args: argparse.Namespace) -> None:
     conns = [await Conn(port, token).open() for _ in range(max(CLIENTS))]
     models = [await _model_in_monitoring(c) for c in conns]
-    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    results: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
     for _ in range(args.rounds):
         for n in CLIENTS:
             for kind in ("version", "post_data"):
-                res = await _phase(conns, models, kind, n, args.requests, args.seconds)
+                res = await _phase(conns, models, kind, n, args.requests, args.seconds, pid)
                 results.setdefault((kind, n), []).append(res)
     print("part 1: rate (medians over rounds)")
-    print(f"{'case':<22}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'case':<22}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>9}")
     rate: dict[tuple[str, int], float] = {}
     for (kind, n), runs in results.items():
         rps = statistics.median(r[0] for r in runs)
         p50 = statistics.median(r[1] for r in runs)
         p99 = statistics.median(r[2] for r in runs)
+        cpu = statistics.median(r[3] for r in runs)
         rate[(kind, n)] = rps
-        print(f"{kind:<22}{n:>8}{rps:>10.0f}{p50:>9.2f}{p99:>9.2f}")
+        print(f"{kind:<22}{n:>8}{rps:>10.0f}{p50:>9.2f}{p99:>9.2f}{cpu:>9.2f}")
     for n in CLIENTS:
         ratio = rate[("post_data", n)] / rate[("version", n)]
         print(f"post_data / version at {n} clients: {ratio:.2f}")
@@ -244,7 +258,7 @@ def main() -> None:
         try:
             token = asyncio.run(_login(port, key, secret))
             print(f"server pid {proc.pid}, cores {os.cpu_count()}")
-            asyncio.run(_rate(port, token, args))
+            asyncio.run(_rate(port, token, proc.pid, args))
             asyncio.run(_ghosts(port, token, proc.pid, args))
         finally:
             proc.terminate()
