@@ -43,6 +43,10 @@ Definitions (over ALL rows of the trace, the service's leading zeros included):
   AD / AH / AW        share of rows with the same value
   negative-id share   rows with ID < 0 over all rows of the trace
   first answer        first row with a non-zero ID (the end of Autotuning)
+  learning ended      ours: last row of the request after which status said Monitoring.
+                      The service's is not published: its last new cluster id first shows
+                      at the row given (created by then, in the replay or live), and its
+                      first negative id says it was in Monitoring by then
   clusters            ours: clusterCount at the end; service: its highest cluster id
   implied PV          the service's PV is not published; its accept/reject decisions on our
                       templates point to about 0.06 (window 25) and 0.037 (window 100)
@@ -59,15 +63,19 @@ def stream(client: AmberClient, window: int, x: npt.NDArray[np.float64]) -> dict
     try:
         client.configure(model_id, ["current"], streaming_window=window, training=TRAINING)
         cols: dict[str, list[int]] = {k: [] for k in ("ID", "SI", "AD", "AH", "AW")}
+        graduated = -1  # last row of the request after which the model was Monitoring
         for start in range(0, len(x), BATCH):
             reply = client.post_data(model_id, x[start : start + BATCH].tolist())
             for key in cols:
                 cols[key].extend(reply["analytics"][key])
+            if graduated < 0 and str(client.get_status(model_id)["state"]) == "Monitoring":
+                graduated = min(start + BATCH, len(x)) - 1
         status = client.get_status(model_id)
         config = client.get_config(model_id)
         return {
             **{k: np.asarray(v, dtype=np.int64) for k, v in cols.items()},
             "clusters": int(status["clusterCount"]),
+            "graduated": graduated,
             "pv": float(config["percentVariation"]),
         }
     finally:
@@ -101,6 +109,15 @@ def first_answer(ids: npt.NDArray[np.int64]) -> int:
     return int(nz[0]) if nz.size else len(ids)
 
 
+def learning_marks(ids: npt.NDArray[np.int64]) -> tuple[int, int]:
+    """The service does not publish when its learning ended; two marks tell about it: the row
+    where its last new cluster id first shows (created by then, in the replay or live) and
+    its first negative id (only Monitoring gives those). -1 when absent."""
+    last_new = max((int(np.flatnonzero(ids == c)[0]) for c in np.unique(ids[ids > 0])), default=-1)
+    neg = np.flatnonzero(ids < 0)
+    return last_new, int(neg[0]) if neg.size else -1
+
+
 def report(window: int, ours: dict[str, object], ref: dict[str, I64]) -> list[tuple[str, str]]:
     rid = ref["ID"]
     oid = ours["ID"]
@@ -108,11 +125,16 @@ def report(window: int, ours: dict[str, object], ref: dict[str, I64]) -> list[tu
     every = np.ones(len(rid), dtype=bool)
     agree = _agreement(ours, ref, every).split(" / ")
     start = first_answer(rid)
+    last_new, first_neg = learning_marks(rid)
     later = _agreement(ours, ref, np.arange(len(rid)) >= start)
     return [
         ("clusters (ours / service)", f"{ours['clusters']} / {int(rid.max())}"),
         ("negative-id share (ours / service)", f"{pct(oid < 0)} / {pct(rid < 0)}"),
         ("first answer, row (ours / service)", f"{first_answer(oid)} / {start}"),
+        (
+            "learning ended, row (ours) | service: last new id, first negative id",
+            f"{ours['graduated']} | {last_new}, {first_neg}",
+        ),
         ("in-model agreement", agree[0]),
         ("AD agreement", agree[1]),
         ("AH agreement", agree[2]),

@@ -98,6 +98,45 @@ def test_learning_rate_graduation(make_model: Factory, sines: Sines) -> None:
     assert set(np.unique(out["AD"])) <= {0, 1}
 
 
+def _replay_model(make_model: Factory) -> AmberModel:
+    # Autotuning waits 250 vectors after 200 buffered ones: live answers start at vector 450
+    return make_model(
+        1, 10, pv=0.05, lo=-1, hi=1, bufferingSamples=200,
+        learningRateNumerator=1, learningRateDenominator=100,
+    )  # fmt: skip
+
+
+def test_learning_rate_window_counts_the_replay(make_model: Factory) -> None:
+    # A clean periodic signal makes its clusters in the first period. The learning-rate
+    # window counts the replayed patterns, so the request that ends Autotuning (10 live
+    # patterns) already graduates; a clock starting at the first live answer would not.
+    x = 0.5 * np.sin(2 * np.pi * np.arange(600) / 50)
+    m = _replay_model(make_model)
+    out = m.process_array(x[:460])
+    st = m.status()
+    assert st.state == "Monitoring" and st.graduation == "learningRate"
+    assert (out["ID"][:450] == 0).all() and (out["ID"][450:] > 0).all()
+
+
+def test_learning_rate_clock_starts_at_a_late_replay_cluster(make_model: Factory) -> None:
+    # A spike at vector 420 (answered with a zero: inside the Autotuning wait) makes clusters
+    # in the replay, the last one by the pattern ending at vector 429. Learning goes on until
+    # learningRateDenominator (100) patterns have passed without a new cluster.
+    x = 0.5 * np.sin(2 * np.pi * np.arange(600) / 50)
+    x[420] = -1.0
+    m = _replay_model(make_model)
+    out = m.process_array(x[:460])
+    assert (out["ID"][420:430] == 0).all()  # created unseen, in the replay
+    assert m.status().state == "Learning"
+    clusters = m.status().cluster_count
+    m.process_array(x[460:520])  # patterns up to vector 519: the spike's are within 100
+    assert m.status().state == "Learning"
+    m.process_array(x[520:530])  # vector 529: 100 patterns without a new cluster
+    st = m.status()
+    assert st.state == "Monitoring" and st.graduation == "learningRate"
+    assert st.cluster_count == clusters  # nothing new was learned live
+
+
 def test_ids_negative_in_monitoring_and_ghosts_root_cause(make_model: Factory) -> None:
     m = make_model(1, 5, pv=0.05, lo=-1, hi=1, bufferingSamples=0, learningMaxSamples=500)
     t = np.arange(2000)
