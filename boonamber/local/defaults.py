@@ -51,6 +51,9 @@ DEFAULT_JOURNAL_MIN_BYTES = 1 << 20
 
 #: How long the request carrying the last pretrain chunk waits for the job before answering 202.
 DEFAULT_PRETRAIN_WAIT = 1.0
+#: An upload's background job waits this long for its next chunk before it ends (freeing its
+#: memory; the chunks stay stored and the next one starts a job from them).
+PRETRAIN_IDLE = 300.0
 
 #: Idle keep-alive connections are closed after this many seconds.
 DEFAULT_KEEP_ALIVE = 30

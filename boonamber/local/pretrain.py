@@ -3,10 +3,13 @@
 A transaction collects the chunks ``1..n`` of one upload (any order, in parallel); each chunk is
 validated and stored (parsed, as float64) when it arrives, so an acknowledged chunk survives a
 restart. The same chunk sent again (a client retrying after a lost answer) is acknowledged without
-effect, even after the upload completed; a different chunk under a received index is refused. When the last chunk arrives the model's pretrain status becomes ``Pretraining`` and a
-background thread pretrains a fresh engine on the reassembled data; on success it replaces the
-model's state in one commit. A pretraining interrupted by a stop or a crash resumes at the next
-start (its chunks stay in the database until it finishes).
+effect, even after the upload completed; a different chunk under a received index is refused.
+The first chunk starts a background job (:class:`~boonamber.local.feeder.Feeder`) that pretrains
+a fresh engine on the chunks in order while the others are still arriving; when the last chunk
+arrives the model's pretrain status becomes ``Pretraining``, and when the job is done it
+replaces the model's state in one commit (the same state as pretraining on all the data at
+once). A pretraining interrupted by a stop or a crash resumes at the next start (its chunks stay
+in the database until it finishes); an upload interrupted so carries on from its stored chunks.
 """
 
 from __future__ import annotations
@@ -17,43 +20,21 @@ import logging
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 
 import boonamber.local.wire as wire
 from boonamber.local.auth import now_iso
-from boonamber.local.defaults import DEFAULT_PRETRAIN_WAIT
+from boonamber.local.defaults import DEFAULT_PRETRAIN_WAIT, PRETRAIN_IDLE
 from boonamber.local.engine import AmberModel, EngineError
 from boonamber.local.errors import BadRequest, NotFound
+from boonamber.local.feeder import Cancelled, Feeder
 from boonamber.local.models import LoadedModel, ModelRepository
 from boonamber.local.parsing import FloatArray, parse_chunkspec, parse_data
 from boonamber.local.storage import Tx
 
 log = logging.getLogger("boonamber.local")
-
-
-class _Cancelled(Exception):
-    """Raised from the progress callback to abandon a pretraining."""
-
-
-@dataclass
-class _Job:
-    model_id: str
-    txn_id: str
-    values: FloatArray
-    config: str
-    progress: float = 0.0
-    cancelled: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-
-    def on_progress(self, fraction: float) -> None:
-        if self.cancelled:
-            raise _Cancelled
-        self.progress = max(self.progress, min(1.0, float(fraction)))
 
 
 def _short(text: str, limit: int = 64) -> str:
@@ -64,12 +45,17 @@ class Pretrainer:
     """Chunk transactions and background pretraining jobs of the models of a repository."""
 
     def __init__(
-        self, models: ModelRepository, wait_seconds: float = DEFAULT_PRETRAIN_WAIT
+        self,
+        models: ModelRepository,
+        wait_seconds: float = DEFAULT_PRETRAIN_WAIT,
+        idle_seconds: float = PRETRAIN_IDLE,
     ) -> None:
         self.models = models
         #: How long the request carrying the last chunk waits for the job before answering 202.
         self.wait_seconds = wait_seconds
-        self._jobs: dict[str, _Job] = {}
+        #: How long an upload's job waits for its next chunk before it ends (PRETRAIN_IDLE).
+        self.idle_seconds = idle_seconds
+        self._jobs: dict[str, Feeder] = {}
         # model -> (txnId, model seq) of its last successful pretraining, while nothing changed
         # it since (in memory: recognises a re-sent single chunk; see post()).
         self._done: dict[str, tuple[str, int]] = {}
@@ -97,7 +83,7 @@ class Pretrainer:
         svc = self.models
         txn_id = (txn_header or "").strip()
         spec = f"{index}:{count}"
-        job: _Job | None = None
+        job: Feeder | None = None
         with svc.model(account_id, model_id) as lm:
             engine = lm.configured()
             new = not txn_id
@@ -137,19 +123,16 @@ class Pretrainer:
                     "Pretrained"
                 )
             complete = len(have) + 1 == count
-            all_values: FloatArray | None = None
+            feeder = None if new else self._live(model_id, txn_id)
+            if feeder is None and not new:
+                # no job (a restart, or it ended idle): a new one from the stored chunks
+                feeder = self._restore(model_id, txn_id, count, lm.row.config or "")
             if complete:
-                parts: dict[int, bytes] = {index: payload}
-                if not new:
-                    with svc.store.read() as tx:
-                        parts.update(dict(tx.load_chunks(txn_id)))
-                all_values = np.concatenate(
-                    [np.frombuffer(parts[i], dtype="<f8") for i in range(1, count + 1)]
-                )
+                total = len(values) + (0 if feeder is None else feeder.received)
                 nf = engine.config.feature_count
-                if len(all_values) % nf:
+                if total % nf:
                     raise BadRequest(
-                        f"the pretraining data holds {len(all_values)} values, which is not a "
+                        f"the pretraining data holds {total} values, which is not a "
                         f"multiple of the number of features ({nf})"
                     )
 
@@ -170,9 +153,12 @@ class Pretrainer:
                 pretrain_status=status,
                 pretrain_message=message,
             )
-            if all_values is not None:
-                assert lm.row.config is not None
-                job = self._start(model_id, txn_id, all_values, lm.row.config)
+            config = lm.row.config or ""
+            if feeder is None:
+                feeder = self._open(model_id, txn_id, count, config)
+            if not feeder.add(index, values, complete, config):
+                feeder = self._restore(model_id, txn_id, count, config)  # it had just ended
+            job = feeder if complete else None
         if job is not None and job.done.wait(self.wait_seconds):
             with svc.model(account_id, model_id) as lm:
                 status, message = lm.row.pretrain_status, lm.row.pretrain_message
@@ -217,27 +203,58 @@ class Pretrainer:
         """Percent done of the model's running pretraining (0 if none)."""
         with self._guard:
             job = self._jobs.get(model_id)
-        return int(100 * job.progress) if job is not None else 0
+        return int(100 * job.progress) if job is not None and job.complete else 0
 
     # ------------------------------------------------------------------ jobs
 
-    def _start(self, model_id: str, txn_id: str, values: FloatArray, config: str) -> _Job:
-        job = _Job(model_id, txn_id, values, config)
+    def _live(self, model_id: str, txn_id: str) -> Feeder | None:
+        """The running job of the model's upload ``txn_id``, if any."""
+        with self._guard:
+            job = self._jobs.get(model_id)
+        return job if job is not None and job.txn_id == txn_id and not job.ended else None
+
+    def _open(self, model_id: str, txn_id: str, count: int, config: str) -> Feeder:
+        """Start the job of an upload (replacing the model's previous one)."""
+        job = Feeder(
+            model_id,
+            txn_id,
+            count,
+            config,
+            functools.partial(self._stored_values, txn_id),
+            self.idle_seconds,
+        )
         with self._guard:
             if self._stopping:
-                return job  # resumed at the next start
+                return job  # never runs: resumed at the next start
+            old = self._jobs.get(model_id)
             self._jobs[model_id] = job
+        if old is not None:
+            old.cancel()
         job.thread = threading.Thread(
             target=self._run, args=(job,), name=f"pretrain-{model_id}", daemon=True
         )
         job.thread.start()
         return job
 
-    def _run(self, job: _Job) -> None:
+    def _restore(self, model_id: str, txn_id: str, count: int, config: str) -> Feeder:
+        """Start a job on the stored chunks of an upload (complete if all of them are)."""
+        with self.models.store.read() as tx:
+            chunks = tx.load_chunks(txn_id)
+        job = self._open(model_id, txn_id, count, config)
+        for k, (index, data) in enumerate(chunks):
+            last = k == len(chunks) - 1 and len(chunks) == count
+            job.add(index, np.frombuffer(data, dtype="<f8"), last, config)
+        return job
+
+    def _stored_values(self, txn_id: str) -> FloatArray:
+        with self.models.store.read() as tx:
+            chunks = tx.load_chunks(txn_id)
+        return np.concatenate([np.frombuffer(d, dtype="<f8") for _, d in chunks])
+
+    def _run(self, job: Feeder) -> None:
         try:
-            engine = AmberModel(wire.parse_config(orjson.loads(job.config)))
-            engine.pretrain(job.values, progress=job.on_progress)
-        except _Cancelled:
+            engine = job.run()
+        except Cancelled:
             return
         except EngineError as exc:
             self._finish(job, None, f"pretraining failed: {exc}")
@@ -245,14 +262,15 @@ class Pretrainer:
             log.exception("pretraining of model %s failed", job.model_id)
             self._finish(job, None, "pretraining failed: internal error")
         else:
-            self._finish(job, engine, f"Pretrained on {len(job.values)} values")
+            self._finish(job, engine, f"Pretrained on {job.received} values")
         finally:
+            job.end()
             with self._guard:
                 if self._jobs.get(job.model_id) is job:
                     del self._jobs[job.model_id]
             job.done.set()
 
-    def _finish(self, job: _Job, engine: AmberModel | None, message: str) -> None:
+    def _finish(self, job: Feeder, engine: AmberModel | None, message: str) -> None:
         svc = self.models
         try:
             with svc.model(None, job.model_id) as lm:
@@ -272,7 +290,7 @@ class Pretrainer:
                     pretrain_message=message,
                     last_data=now,
                     modified=now_iso(now),
-                    total_samples=lm.row.total_samples + len(job.values),
+                    total_samples=lm.row.total_samples + job.received,
                 )
                 with self._guard:
                     self._done[job.model_id] = (job.txn_id, lm.row.seq)
@@ -290,11 +308,10 @@ class Pretrainer:
         for row in rows:
             with svc.store.read() as tx:
                 txns = tx.txns_of_model(row.id)
-                chunks = tx.load_chunks(txns[-1][0]) if txns else []
-            if txns and row.config and len(chunks) == txns[-1][1]:
-                values = np.concatenate([np.frombuffer(d, dtype="<f8") for _, d in chunks])
+                stored = len(tx.chunk_digests(txns[-1][0])) if txns else 0
+            if txns and row.config and stored == txns[-1][1]:
                 log.info("resuming the pretraining of model %s", row.id)
-                self._start(row.id, txns[-1][0], values, row.config)
+                self._restore(row.id, txns[-1][0], txns[-1][1], row.config)
                 continue
             with svc.model(None, row.id) as lm:
                 svc.commit(
@@ -310,7 +327,7 @@ class Pretrainer:
             job = self._jobs.pop(model_id, None)
             self._done.pop(model_id, None)
         if job is not None:
-            job.cancelled = True
+            job.cancel()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel running jobs (they resume at the next start) and wait for their threads."""
@@ -318,7 +335,7 @@ class Pretrainer:
             self._stopping = True
             jobs = list(self._jobs.values())
         for job in jobs:
-            job.cancelled = True
+            job.cancel()
         deadline = time.monotonic() + timeout
         for job in jobs:
             if job.thread is not None:

@@ -13,8 +13,8 @@ import pytest
 from helpers import wait_pretrained
 
 import boonamber.v2 as v2
-from boonamber.local import pretrain as pretrain_module
-from boonamber.local.engine import AmberModel
+from boonamber.local import feeder as feeder_module
+from boonamber.local.engine.model import PretrainFeed
 from boonamber.v2.exceptions import ApiException
 
 DATA = np.round(np.sin(np.arange(6000) / 9.0) * 5 + np.cos(np.arange(6000) / 31.0), 4)
@@ -144,16 +144,16 @@ def test_txn_ids_are_per_model(checked_api: Any, make_model: Any) -> None:
     assert code == 400 and "unknown txnId" in msg
 
 
-class _BlockingModel(AmberModel):
-    """An engine whose pretraining waits for ``release`` (reporting progress meanwhile)."""
+class _BlockingFeed(PretrainFeed):
+    """An engine pretraining whose last piece waits for ``release`` (reporting progress)."""
 
     release = threading.Event()
 
-    def pretrain(self, values: Any, progress: Any = None) -> None:
-        while not self.release.wait(0.02):
-            if progress is not None:
-                progress(0.5)
-        super().pretrain(values, progress)
+    def add(self, vectors: Any, last: bool = False) -> None:
+        while last and not self.release.wait(0.02):
+            if self._progress is not None:
+                self._progress(0.5)
+        super().add(vectors, last)
 
 
 def test_background_pretraining_202_and_resume_after_restart(
@@ -163,8 +163,8 @@ def test_background_pretraining_202_and_resume_after_restart(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Any,
 ) -> None:
-    _BlockingModel.release.clear()
-    monkeypatch.setattr(pretrain_module, "AmberModel", _BlockingModel)
+    _BlockingFeed.release.clear()
+    monkeypatch.setattr(feeder_module, "PretrainFeed", _BlockingFeed)
     db = str(tmp_path / "pretrain.db")
     server = fresh_server(db_path=db)
     server.service.pretrainer.wait_seconds = 0.05
@@ -189,10 +189,10 @@ def test_background_pretraining_202_and_resume_after_restart(
     assert api.get_status(model_id).state == "Buffering"
     # Stop mid-job: the job is abandoned and resumes (unblocked) at the next start.
     server.stop()
-    monkeypatch.setattr(pretrain_module, "AmberModel", AmberModel)
+    monkeypatch.setattr(feeder_module, "PretrainFeed", PretrainFeed)
     again = fresh_server(db_path=db)
     api.api_client.configuration.host = again.url
     assert wait_pretrained(api, model_id).status == "Pretrained"
     status = api.get_status(model_id)
     assert status.state == "Monitoring" and status.sample_count == len(DATA) - 3
-    _BlockingModel.release.set()
+    _BlockingFeed.release.set()

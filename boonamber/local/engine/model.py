@@ -539,51 +539,22 @@ class AmberModel:
         Learning. With ``target_state`` "Monitoring" (the service's behaviour) it ends in
         Monitoring (graduation 'pretrain') unless configured counts exceed the data; with
         "Learning" it stays in Learning, and the graduation rules are next checked at the end
-        of the next streamed request.
+        of the next streamed request. (:class:`PretrainFeed` does the same with the data
+        arriving in pieces.)
         InputError on bad data or an unknown target (model unchanged)."""
-        if target_state not in ("Learning", "Monitoring"):
-            raise InputError(
-                f"target_state must be 'Learning' or 'Monitoring', got {target_state!r}"
-            )
+        feed = PretrainFeed(self.config, target_state, progress)
         x = as_vectors(values, self.config.feature_count)
-        n = len(x)
-        if n == 0:
+        if len(x) == 0:
             raise InputError("pretraining needs at least one vector of data")
-        tr = self.config.training
-        over: dict[str, int] = {}
-        if tr.buffering_samples is None:
-            over["buffering_samples"] = min(tr.get("buffering_samples"), n)
-        if tr.learning_max_samples is None and target_state == "Monitoring":
-            over["learning_max_samples"] = min(tr.get("learning_max_samples"), n)
-        cfg = self.config
-        fresh = AmberModel(cfg)
-        fresh._streaming = False
-        fresh._s.training = tr.merged(TrainingConfig(**over)) if over else tr
+        feed.add(x, last=True)
+        self.adopt(feed.result())
 
-        if progress is not None:
-            progress(0.0)
-        for c0 in range(0, n, PRETRAIN_CHUNK):
-            chunk = x[c0 : c0 + PRETRAIN_CHUNK]
-            sub = None
-            if progress is not None:
-                base, span = c0 / max(n, 1), len(chunk) / max(n, 1)
-
-                def sub(f: float, base: float = base, span: float = span) -> None:
-                    progress(min(1.0, base + span * f))
-
-            fresh._ingest(
-                chunk, sub, exact_max="pretrain" if target_state == "Monitoring" else None
-            )
-            if progress is not None:
-                progress(min(1.0, (c0 + len(chunk)) / n))
-        if fresh._s.state == LEARNING and target_state == "Monitoring":
-            fresh._check_graduation("pretrain")
-        if progress is not None:
-            progress(1.0)
+    def adopt(self, other: AmberModel) -> None:
+        """Take over the state of ``other`` (a model of the same configuration)."""
         self._s, self._store, self._scaler, self._tables = (
-            fresh._s,
-            fresh._store,
-            fresh._scaler,
+            other._s,
+            other._store,
+            other._scaler,
             None,
         )
 
@@ -887,3 +858,114 @@ def _pca2(z: F64) -> F64:
             col = -col
         out[:, j] = col
     return out
+
+
+class PretrainFeed:
+    """A pretraining whose data arrives in pieces: the same result as
+    :meth:`AmberModel.pretrain` of all the pieces at once, with the work done as they come.
+
+    Pretraining runs the data in blocks of ``PRETRAIN_CHUNK`` vectors; a block is run as soon
+    as its vectors are in and the total (still unknown) cannot change how it runs: when
+    bufferingSamples / learningMaxSamples are not configured, pretraining uses
+    min(default, total), so blocks wait until the default bufferingSamples is reached, and the
+    end of the data (where a total below learningMaxSamples graduates) is only handled by the
+    ``last`` piece. ``progress(fraction)`` is called per block (0 until the total is known).
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        target_state: str = "Monitoring",
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        """Raises InputError for an unknown ``target_state``."""
+        if target_state not in ("Learning", "Monitoring"):
+            raise InputError(
+                f"target_state must be 'Learning' or 'Monitoring', got {target_state!r}"
+            )
+        self._monitoring = target_state == "Monitoring"
+        self._progress = progress
+        self._model = AmberModel(config)
+        self._model._streaming = False
+        tr = config.training
+        # blocks before the total is known wait for this many vectors (see the class doc)
+        self._early = tr.get("buffering_samples") if tr.buffering_samples is None else 0
+        self._pending: list[F64] = []
+        self._received = 0  # vectors added
+        self._done = 0  # vectors run
+        self._total: int | None = None
+        if progress is not None:
+            progress(0.0)
+
+    @property
+    def received(self) -> int:
+        """Vectors added so far."""
+        return self._received
+
+    def add(self, vectors: F64, last: bool = False) -> None:
+        """Add the next validated vectors (an (n, featureCount) array, see ``as_vectors``) and
+        run the blocks they complete; ``last`` when no more follow (the data then holds at
+        least one vector)."""
+        if self._total is not None:
+            raise StateError("pretraining data was already complete")
+        if len(vectors):
+            self._pending.append(vectors)
+            self._received += len(vectors)
+        if last:
+            self._total = n = self._received
+            if n == 0:
+                raise InputError("pretraining needs at least one vector of data")
+            tr = self._model.config.training
+            over: dict[str, int] = {}
+            if tr.buffering_samples is None:
+                over["buffering_samples"] = min(tr.get("buffering_samples"), n)
+            if tr.learning_max_samples is None and self._monitoring:
+                over["learning_max_samples"] = min(tr.get("learning_max_samples"), n)
+            self._model._s.training = tr.merged(TrainingConfig(**over)) if over else tr
+        self._run()
+
+    def result(self) -> AmberModel:
+        """The pretrained model (after the ``last`` piece)."""
+        if self._total is None:
+            raise StateError("pretraining data is not complete yet")
+        return self._model
+
+    def _take(self, n: int) -> F64:
+        """The next ``n`` pending vectors."""
+        parts: list[F64] = []
+        while n:
+            head = self._pending[0]
+            if len(head) <= n:
+                parts.append(self._pending.pop(0))
+                n -= len(head)
+            else:
+                parts.append(head[:n])
+                self._pending[0] = head[n:]
+                n = 0
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _run(self) -> None:
+        model, total, progress = self._model, self._total, self._progress
+        while True:
+            left = self._received - self._done
+            if total is None and (left < PRETRAIN_CHUNK or self._received < self._early):
+                break
+            if left == 0:
+                break
+            c0, chunk = self._done, self._take(min(PRETRAIN_CHUNK, left))
+            sub = None
+            if progress is not None and total is not None:
+                base, span = c0 / total, len(chunk) / total
+
+                def sub(f: float, base: float = base, span: float = span) -> None:
+                    progress(min(1.0, base + span * f))
+
+            model._ingest(chunk, sub, exact_max="pretrain" if self._monitoring else None)
+            self._done += len(chunk)
+            if progress is not None:
+                progress(0.0 if total is None else min(1.0, self._done / total))
+        if total is not None:
+            if model._s.state == LEARNING and self._monitoring:
+                model._check_graduation("pretrain")
+            if progress is not None:
+                progress(1.0)

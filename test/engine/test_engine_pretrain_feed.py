@@ -1,0 +1,127 @@
+"""PretrainFeed: pretraining fed piece by piece ends byte-identical to one-shot pretrain."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from boonamber.local.engine import AmberModel, EngineConfig, InputError, StateError
+from boonamber.local.engine.model import PRETRAIN_CHUNK, PretrainFeed
+from boonamber.local.engine.patterns import as_vectors
+
+from .conftest import centroid_stream, config, sine_vectors
+
+B = PRETRAIN_CHUNK
+
+
+def one_shot(cfg: EngineConfig, x: np.ndarray, target: str = "Monitoring") -> bytes:
+    model = AmberModel(cfg)
+    model.pretrain(x, target_state=target)
+    return model.to_bytes()
+
+
+def fed(cfg: EngineConfig, x: np.ndarray, cuts: list[int], target: str = "Monitoring") -> bytes:
+    """Feed the vectors of ``x`` split at the vector indices ``cuts``."""
+    feed = PretrainFeed(cfg, target)
+    bounds = [0, *cuts, len(x)]
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        feed.add(as_vectors(x[a:b], cfg.feature_count), last=k == len(bounds) - 2)
+    return feed.result().to_bytes()
+
+
+def uniform(n: int, seed: int = 7) -> np.ndarray:
+    return np.random.default_rng(seed).random(n)
+
+
+# (data, cuts): below bufferingSamples, at a block edge, data ending on a block edge, many
+# small pieces, a big piece then a tiny last one, an empty last piece
+SPLITS_1F = [
+    (5_000, [1, 2_500, 4_999]),
+    (10_000, [9_999]),
+    (B, [B // 2]),
+    (B, [B]),  # the whole data, then an empty last piece
+    (2 * B, [B]),
+    (2 * B, [B, 2 * B]),
+    (2 * B + 17, [3, 9_999, 10_000, 10_001, B - 1, B + 1, 2 * B]),
+    (300_000, list(range(0, 300_000, 7_919))[1:]),
+    (300_000, [299_999]),
+]
+
+
+@pytest.mark.parametrize(("n", "cuts"), SPLITS_1F)
+def test_any_split_matches_one_shot_one_feature(n: int, cuts: list[int]) -> None:
+    cfg = config(1, 1)
+    x = uniform(n)
+    assert fed(cfg, x, cuts) == one_shot(cfg, x)
+
+
+@pytest.mark.parametrize("target", ["Monitoring", "Learning"])
+@pytest.mark.parametrize(
+    ("n", "cuts"), [(3_000, [1_000]), (B + 5, [B]), (B + 30_000, [20_000, 70_000, B + 29_999])]
+)
+def test_any_split_matches_one_shot_multi_feature(n: int, cuts: list[int], target: str) -> None:
+    cfg = config(3, 4)
+    x = sine_vectors(n, 3, seed=3)
+    assert fed(cfg, x, cuts, target) == one_shot(cfg, x, target)
+
+
+@pytest.mark.parametrize(
+    "training",
+    [
+        {"bufferingSamples": 2_000, "learningMaxSamples": 50_000},
+        {"bufferingSamples": B + 4_000},
+        {"learningMaxSamples": 70_000, "learningMaxClusters": 40},
+        {"bufferingSamples": 0},
+    ],
+)
+def test_configured_counts_match_one_shot(training: dict[str, int]) -> None:
+    kw = {"pv": 0.1} if training.get("bufferingSamples") == 0 else {}
+    cfg = config(2, 1, lo=0.0, hi=1.0, **kw, **training)
+    x, _ = centroid_stream(2 * B + 8_000, features=2, k=20, seed=2)
+    for cuts in ([1, 1_999, 2_001, B, B + 4_001], [2 * B + 7_999], [B, 2 * B]):
+        assert fed(cfg, x, cuts) == one_shot(cfg, x)
+
+
+def test_work_is_done_before_the_last_piece() -> None:
+    cfg = config(1, 1)
+    feed = PretrainFeed(cfg)
+    feed.add(as_vectors(uniform(B - 1), 1))
+    assert feed._done == 0  # not a whole block yet
+    feed.add(as_vectors(uniform(B + 1, seed=8), 1))
+    assert feed._done == 2 * B  # both blocks ran: only the end waits for the total
+    assert feed.received == 2 * B
+    with pytest.raises(StateError, match="not complete"):
+        feed.result()
+
+
+def test_waits_for_the_default_buffering_samples_before_running() -> None:
+    cfg = config(1, 1, bufferingSamples=None)  # the default: 10,000, below one block
+    big = config(1, 1, bufferingSamples=200_000)  # configured: no wait for the total
+    for c, expect in ((cfg, B), (big, B)):
+        feed = PretrainFeed(c)
+        feed.add(as_vectors(uniform(B), 1))
+        assert feed._done == expect
+
+
+def test_progress_reports_fractions_once_the_total_is_known() -> None:
+    seen: list[float] = []
+    feed = PretrainFeed(config(1, 1), progress=seen.append)
+    feed.add(as_vectors(uniform(2 * B), 1))
+    assert seen and set(seen) == {0.0}
+    feed.add(as_vectors(uniform(2 * B, seed=9), 1), last=True)
+    assert seen[-1] == 1.0
+    assert 0.75 in seen and seen == sorted(seen)
+
+
+def test_bad_use_is_refused() -> None:
+    with pytest.raises(InputError, match="target_state"):
+        PretrainFeed(config(1, 1), "Buffering")
+    feed = PretrainFeed(config(1, 1))
+    with pytest.raises(InputError, match="at least one vector"):
+        feed.add(as_vectors(np.zeros(0), 1), last=True)
+    done = PretrainFeed(config(1, 1))
+    done.add(as_vectors(uniform(10), 1), last=True)
+    with pytest.raises(StateError, match="already complete"):
+        done.add(as_vectors(uniform(10), 1))

@@ -1,0 +1,218 @@
+"""Pretraining that starts while the chunks are still arriving (real HTTP, local server).
+
+Whatever the order, the splits, restarts or idle pauses, the pretrained engine is
+byte-identical to a one-shot pretraining of the same data, and errors read the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import tarfile
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from helpers import wait_pretrained
+
+import boonamber.v2 as v2
+from boonamber.local.engine import AmberModel
+from boonamber.local.engine.model import PRETRAIN_CHUNK
+from boonamber.local.wire import parse_config
+from boonamber.v2.exceptions import ApiException
+
+B = PRETRAIN_CHUNK
+
+
+def b64(values: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode()
+
+
+def configure(api: Any, features: int, window: int = 1, **training: int) -> tuple[str, Any]:
+    body: dict[str, Any] = {
+        "streamingWindow": window,
+        "features": [{"name": f"f{i}"} for i in range(features)],
+    }
+    if training:
+        body["training"] = training
+    model_id = api.post_model(v2.PostModelRequest(label="overlap")).id
+    api.post_config(v2.PostConfigRequest.from_dict(body), model_id)
+    return model_id, body
+
+
+def expected(body: dict[str, Any], values: np.ndarray) -> bytes:
+    """The engine after a one-shot pretraining of ``values`` (sent as float32)."""
+    engine = AmberModel(parse_config(body))
+    engine.pretrain(np.asarray(values, dtype="<f4").astype(np.float64))
+    return engine.to_bytes()
+
+
+def engine_bytes(api: Any, model_id: str) -> bytes:
+    with tarfile.open(fileobj=io.BytesIO(api.get_diagnostic(model_id))) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("model.bin"))
+        raw = tar.extractfile(member).read()  # type: ignore[union-attr]
+    return AmberModel.from_bytes(raw).to_bytes()
+
+
+def send(api: Any, model_id: str, part: str, spec: str, txn: str, fmt: str = "b64float") -> Any:
+    return api.post_pretrain_with_http_info(
+        v2.PostPretrainRequest(data=part, format=fmt), model_id, chunkspec=spec, txn_id=txn
+    )
+
+
+def upload(
+    api: Any, model_id: str, parts: list[str], order: list[int], fmt: str = "b64float"
+) -> Any:
+    """Send ``parts`` (1-based ``order``); returns the last reply."""
+    n = len(parts)
+    txn, reply = "", None
+    for index in order:
+        reply = send(api, model_id, parts[index - 1], f"{index}:{n}", txn, fmt)
+        txn = reply.data.txn_id
+    return reply
+
+
+def split(values: np.ndarray, cuts: list[int]) -> list[str]:
+    return [b64(p) for p in np.split(values, cuts)]
+
+
+def job(server: Any, model_id: str) -> Any:
+    return server.service.pretrainer._jobs.get(model_id)
+
+
+@pytest.mark.parametrize(
+    ("features", "n", "cuts", "order", "training"),
+    [
+        (1, 3 * B + 100, [B, 2 * B, 2 * B + 10], [1, 2, 3, 4], {}),  # the server starts early
+        (1, 3 * B + 100, [5, 70_000, 150_000], [4, 2, 1, 3], {}),  # any order
+        (1, 6_000, [1_000, 3_001], [1, 3, 2], {}),  # below bufferingSamples
+        (1, 2 * B, [B], [1, 2], {}),  # ends on a block edge (graduates at the end)
+        (3, 3 * 50_000, [7, 40_000, 100_001], [1, 2, 3, 4], {}),  # cuts inside vectors
+        (
+            2,
+            2 * 80_000,
+            [30_000],
+            [2, 1],
+            {"bufferingSamples": 3_000, "learningMaxSamples": 70_000},
+        ),
+    ],
+)
+def test_overlapped_pretraining_is_byte_identical_to_one_shot(
+    checked_api: Any,
+    amber_server: Any,
+    features: int,
+    n: int,
+    cuts: list[int],
+    order: list[int],
+    training: dict[str, int],
+) -> None:
+    values = np.random.default_rng(n).random(n)
+    model_id, body = configure(checked_api, features, **training)
+    last = upload(checked_api, model_id, split(values, cuts), order)
+    assert last.data.status in ("Pretraining", "Pretrained")
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
+    assert engine_bytes(checked_api, model_id) == expected(body, values)
+    assert checked_api.get_pretrain(model_id).message == f"Pretrained on {n} values"
+
+
+def test_the_engine_works_before_the_last_chunk(checked_api: Any, amber_server: Any) -> None:
+    values = np.random.default_rng(1).random(3 * B)
+    model_id, body = configure(checked_api, 1)
+    parts = split(values, [B, 2 * B])
+    txn = send(checked_api, model_id, parts[0], "1:3", "").data.txn_id
+    send(checked_api, model_id, parts[1], "2:3", txn)
+    feeder = job(amber_server, model_id)
+    deadline = time.monotonic() + 30
+    while feeder._next < 3 and time.monotonic() < deadline:  # chunks 1 and 2 get fed
+        time.sleep(0.01)
+    assert feeder._next == 3 and feeder.received == 2 * B
+    # the status is unchanged meanwhile: still Chunking, the model still usable
+    assert checked_api.get_pretrain(model_id).status == "Chunking"
+    assert checked_api.get_status(model_id).state == "Buffering"
+    send(checked_api, model_id, parts[2], "3:3", txn)
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
+    assert engine_bytes(checked_api, model_id) == expected(body, values)
+
+
+def test_an_upload_carries_on_across_a_restart(
+    fresh_server: Any, amber_login: Any, tmp_path: Any
+) -> None:
+    db = str(tmp_path / "overlap.db")
+    server = fresh_server(db_path=db)
+    api = amber_login(server)
+    values = np.random.default_rng(2).random(2 * B + 500)
+    model_id, body = configure(api, 1)
+    parts = split(values, [B + 3, 2 * B])
+    txn = send(api, model_id, parts[0], "1:3", "").data.txn_id
+    send(api, model_id, parts[2], "3:3", txn)
+    server.stop()
+    again = fresh_server(db_path=db)
+    api.api_client.configuration.host = again.url
+    assert api.get_pretrain(model_id).status == "Chunking"
+    send(api, model_id, parts[2], "3:3", txn)  # a replay is still acknowledged
+    send(api, model_id, parts[1], "2:3", txn)
+    assert wait_pretrained(api, model_id).status == "Pretrained"
+    assert engine_bytes(api, model_id) == expected(body, values)
+
+
+def test_an_idle_upload_frees_its_job_and_resumes_from_storage(
+    checked_api: Any, amber_server: Any
+) -> None:
+    pretrainer = amber_server.service.pretrainer
+    old_idle = pretrainer.idle_seconds
+    pretrainer.idle_seconds = 0.1
+    try:
+        values = np.random.default_rng(3).random(2 * B + 9)
+        model_id, body = configure(checked_api, 1)
+        parts = split(values, [B, B + 9])
+        txn = send(checked_api, model_id, parts[0], "1:3", "").data.txn_id
+        feeder = job(amber_server, model_id)
+        feeder.thread.join(10)
+        assert feeder.ended and job(amber_server, model_id) is None
+        send(checked_api, model_id, parts[1], "2:3", txn)
+        assert job(amber_server, model_id) is not feeder
+        send(checked_api, model_id, parts[2], "3:3", txn)
+        assert wait_pretrained(checked_api, model_id).status == "Pretrained"
+        assert engine_bytes(checked_api, model_id) == expected(body, values)
+    finally:
+        pretrainer.idle_seconds = old_idle
+
+
+def test_a_bad_value_midway_fails_as_a_one_shot_pretraining_does(checked_api: Any) -> None:
+    values = np.random.default_rng(4).random(2 * B).round(6)
+    values[B + 40] = 1e250  # finite, so the chunk is stored; pretraining refuses it
+    model_id, body = configure(checked_api, 1)
+    parts = [",".join(map(str, p)) for p in np.split(values, [B // 2, B + 20])]
+    engine = AmberModel(parse_config(body))
+    with pytest.raises(Exception) as one_shot:
+        engine.pretrain(values)
+    try:
+        reply = upload(checked_api, model_id, parts, [1, 2, 3], fmt="csv")
+    except ApiException as exc:  # the job failed within the last chunk's wait
+        message = orjson.loads(exc.body)["message"]
+    else:
+        assert reply.data.status == "Pretraining"
+        message = wait_pretrained(checked_api, model_id).message
+    assert message == f"pretraining failed: {one_shot.value}"
+    assert f"position {B + 40}" in message
+    assert checked_api.get_pretrain(model_id).status == "None"
+    assert checked_api.get_status(model_id).state == "Buffering"  # the model is unchanged
+
+
+def test_a_new_upload_replaces_an_unfinished_one(checked_api: Any, amber_server: Any) -> None:
+    values = np.random.default_rng(5).random(2 * B)
+    model_id, body = configure(checked_api, 1)
+    first = send(checked_api, model_id, b64(values[:B]), "1:2", "")
+    old = job(amber_server, model_id)
+    upload(checked_api, model_id, split(values, [B + 1]), [1, 2])
+    assert old.cancelled
+    code = None
+    try:
+        send(checked_api, model_id, b64(values[B:]), "2:2", first.data.txn_id)
+    except ApiException as exc:
+        code = exc.status
+    assert code == 400  # the first upload is gone
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
+    assert engine_bytes(checked_api, model_id) == expected(body, values)
