@@ -27,11 +27,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, WORKER_THREADS
+from boonamber.local.batching import LoopCommits
+from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, INLINE_MAX_BODY_BYTES, WORKER_THREADS
 from boonamber.local.engine import EngineError
 from boonamber.local.errors import ApiError, BadRequest, TooLarge, TooManyRequests
+from boonamber.local.models import NotInline, inline_call
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
 from boonamber.local.service import Service
+from boonamber.local.storage import Write
 from boonamber.local.wire import CLIPPED_HEADER, CLIPPED_KEY, dumps, token_answer
 from boonamber.v2.models.post_config_request import PostConfigRequest
 from boonamber.v2.models.post_data_request import PostDataRequest
@@ -190,6 +193,7 @@ class AmberApp:
         self.max_body_bytes = max_body_bytes
         # Few request threads: the work holds the GIL, and more threads only contend for it.
         self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
+        self.commits = LoopCommits(service.store)
 
     def operation(
         self,
@@ -199,10 +203,17 @@ class AmberApp:
         body: type[BaseModel] | None = None,
         body_required: bool = True,
         prepare: Callable[[dict[str, Any]], None] | None = None,
+        inline: bool = False,
     ) -> Callable[[Request], Any]:
-        """Wrap a synchronous handler: auth, body limit and validation, errors, rendering."""
+        """Wrap a synchronous handler: auth, body limit and validation, errors, rendering.
+
+        ``inline``: the operation is cheap when its body is small, so such calls run on the
+        event loop (no thread hand-off) with their commits queued to the store's writer thread
+        and awaited before answering; a call whose model is busy, not loaded or too large for
+        that (NotInline, raised before any change) runs on a worker thread like the others."""
         service = self.service
         limit = self.max_body_bytes
+        commits = self.commits
 
         async def endpoint(request: Request) -> Response:
             try:
@@ -231,6 +242,18 @@ class AmberApp:
                         client=request.client.host if request.client else None,
                     )
                     return _render(handler(call))
+
+                if inline and len(raw) <= INLINE_MAX_BODY_BYTES:
+                    pending: list[Write] = []
+                    try:
+                        with inline_call() as pending:
+                            return run()
+                    except NotInline:
+                        pass
+                    finally:
+                        # Acknowledge only what is durable (a failed commit raises here).
+                        if pending:
+                            await commits.commit(pending)
 
                 # abandon_on_cancel: a shutdown that cancels the request does not wait for
                 # the thread (its result is never acknowledged).
@@ -396,7 +419,7 @@ class AmberApp:
 
         m = "/models/{modelId}"
         table: list[tuple[str, str, Callable[[Request], Any]]] = [
-            ("/version", "GET", op(self._version)),
+            ("/version", "GET", op(self._version, inline=True)),
             (
                 "/oauth2/access",
                 "POST",
@@ -409,21 +432,21 @@ class AmberApp:
             ),
             ("/models", "GET", op(self._models)),
             ("/models", "POST", op(self._post_model, body=PostModelRequest)),
-            (m, "GET", op(self._get_model)),
+            (m, "GET", op(self._get_model, inline=True)),
             (m, "PUT", op(self._put_model, body=PutModelRequest)),
             (m, "DELETE", op(self._delete_model)),
-            (f"{m}/config", "GET", op(self._get_config)),
+            (f"{m}/config", "GET", op(self._get_config, inline=True)),
             (f"{m}/config", "POST", op(self._post_config, body=PostConfigRequest)),
             (f"{m}/learning", "POST", op(self._post_learning, body=PostLearningRequest)),
-            (f"{m}/data", "POST", op(self._post_data, body=PostDataRequest)),
-            (f"{m}/data", "PUT", op(self._put_data, body=PutDataRequest)),
-            (f"{m}/status", "GET", op(self._status)),
+            (f"{m}/data", "POST", op(self._post_data, body=PostDataRequest, inline=True)),
+            (f"{m}/data", "PUT", op(self._put_data, body=PutDataRequest, inline=True)),
+            (f"{m}/status", "GET", op(self._status, inline=True)),
             (f"{m}/status/nano", "GET", op(self._nano_status)),
-            (f"{m}/pretrain", "GET", op(self._get_pretrain)),
+            (f"{m}/pretrain", "GET", op(self._get_pretrain, inline=True)),
             (f"{m}/pretrain", "POST", op(self._post_pretrain, body=PostPretrainRequest)),
             (f"{m}/rootCause", "GET", op(self._root_cause)),
             (f"{m}/usage", "GET", op(self._usage)),
-            (f"{m}/outage", "POST", op(self._outage)),
+            (f"{m}/outage", "POST", op(self._outage, inline=True)),
             (
                 f"{m}/copy",
                 "POST",

@@ -31,6 +31,17 @@ BLAS_THREADS = 1
 #: GIL, so more threads would only contend for it.
 WORKER_THREADS = 8
 
+#: Cheap operations (getVersion, getModel, getConfig, getStatus, getPretrain, postOutage, and
+#: postData/putData with a body of at most this many bytes) run on the event loop instead of
+#: a worker thread, when their model is loaded and free; their commits go to the database's
+#: writer thread and are awaited before the answer.
+INLINE_MAX_BODY_BYTES = 16 * 2**10
+
+#: ... and postData/putData only while the model is Learning or Monitoring and the request's
+#: patterns x the model's template values (clusters x pattern length) stay within this
+#: (about a millisecond of matching).
+INLINE_MAX_WORK = 2_000_000
+
 #: Failed logins allowed per license key, and per client address, within the window below;
 #: beyond them logins are answered 429 with Retry-After (before the secret is checked).
 LOGIN_MAX_FAILURES_PER_KEY = 5

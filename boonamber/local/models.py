@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,13 @@ from boonamber.local.defaults import (
 )
 from boonamber.local.engine import AmberModel, EngineError
 from boonamber.local.errors import ApiError, BadRequest, NotFound
-from boonamber.local.storage import ModelRow, Store, Tx
+from boonamber.local.storage import ModelRow, Store, Tx, Write
 
 log = logging.getLogger("boonamber.local")
+
+#: Longest wait, in seconds, of a commit from a thread for the event loop's commit of the same
+#: model (normally a millisecond; longer only if the event loop has stopped).
+UNSAVED_WAIT = 10.0
 
 NOT_CONFIGURED = "model {id} needs a configuration first (post one to /models/{id}/config)"
 
@@ -44,6 +49,34 @@ class CorruptModel(RuntimeError):
     """A stored model could not be restored (answered 500 and logged)."""
 
 
+class NotInline(Exception):
+    """The call cannot run on the event loop (its model is busy or not loaded, or the work is
+    too large): run it on a worker thread instead. Raised before anything is changed."""
+
+
+# Set while a call runs on the event loop: its commits are collected here (the caller has
+# them committed and awaits that before answering) instead of being waited for.
+_deferred: ContextVar[list[Write] | None] = ContextVar("deferred_commits", default=None)
+
+
+@contextmanager
+def inline_call() -> Iterator[list[Write]]:
+    """Run a call on the event loop: models are taken only if free and loaded (else
+    NotInline) and commits are not waited for; the yielded list collects the call's writes,
+    which the caller must have committed before acknowledging the call."""
+    pending: list[Write] = []
+    token = _deferred.set(pending)
+    try:
+        yield pending
+    finally:
+        _deferred.reset(token)
+
+
+def inline() -> bool:
+    """Whether the current call runs on the event loop (see :func:`inline_call`)."""
+    return _deferred.get() is not None
+
+
 @dataclasses.dataclass
 class LoadedModel:
     """A model in memory: its metadata row and (once configured) its engine."""
@@ -53,6 +86,11 @@ class LoadedModel:
     journal_ops: int = 0
     journal_bytes: int = 0
     snapshot_bytes: int = 0
+    # The last change made on the event loop, until it is committed (see inline_call), and
+    # whether such a change failed: then the in-memory state is ahead of the database, so
+    # later commits built on it fail too (the model is reloaded from storage).
+    unsaved: threading.Event | None = None
+    broken: bool = False
 
     @property
     def pretraining(self) -> bool:
@@ -115,15 +153,21 @@ class ModelRepository:
         """Hold the model's lock and yield it loaded (NotFound if absent or not the account's;
         ``None`` skips the account check). Any unexpected error drops the cached copy, so the
         next request reloads the last committed state."""
-        with self.lock_for(model_id):
-            lm = self._get(model_id, account_id)
+        lock = self.lock_for(model_id)
+        deferred = inline()
+        if not lock.acquire(blocking=not deferred):
+            raise NotInline(f"model {model_id} is busy")
+        try:
+            lm = self._get(model_id, account_id, load=not deferred)
             try:
                 yield lm
-            except (ApiError, EngineError):
+            except (ApiError, EngineError, NotInline):
                 raise
             except BaseException:
                 self.evict(model_id)
                 raise
+        finally:
+            lock.release()
 
     def cached_rows(self, rows: list[ModelRow]) -> list[ModelRow]:
         """``rows`` with each cached model's newer in-memory row in its place."""
@@ -131,10 +175,12 @@ class ModelRepository:
             cached = {r.id: self._cache[r.id].row for r in rows if r.id in self._cache}
         return [cached.get(r.id, r) for r in rows]
 
-    def evict(self, model_id: str) -> None:
-        """Drop the cached copy (the next access reloads it)."""
+    def evict(self, model_id: str, only: LoadedModel | None = None) -> None:
+        """Drop the cached copy (the next access reloads it); with ``only``, only if that is
+        the cached copy."""
         with self._cache_guard:
-            self._cache.pop(model_id, None)
+            if only is None or self._cache.get(model_id) is only:
+                self._cache.pop(model_id, None)
 
     def _load(self, row: ModelRow) -> LoadedModel:
         with self.store.read() as tx:
@@ -170,13 +216,15 @@ class ModelRepository:
                     finally:
                         lock.release()
 
-    def _get(self, model_id: str, account_id: int | None) -> LoadedModel:
-        """The loaded model (caller holds its lock)."""
+    def _get(self, model_id: str, account_id: int | None, load: bool = True) -> LoadedModel:
+        """The loaded model (caller holds its lock); NotInline if not cached and not ``load``."""
         with self._cache_guard:
             lm = self._cache.get(model_id)
             if lm is not None:
                 self._cache.move_to_end(model_id)
         if lm is None:
+            if not load:
+                raise NotInline(f"model {model_id} is not loaded")
             with self.store.read() as tx:
                 row = tx.get_model(model_id)
             if row is None or (account_id is not None and row.account_id != account_id):
@@ -203,7 +251,8 @@ class ModelRepository:
     ) -> None:
         """Make a change durable in one transaction: the journal entry ``op`` (or a snapshot of
         ``lm.engine``), the row ``changes``, ``extra`` writes and a usage count. ``lm`` is
-        updated on success (the caller holds its lock)."""
+        updated on success (the caller holds its lock). In an :func:`inline_call` the commit is
+        queued, ``lm`` updated at once and the future left to the caller to await."""
         new_row = dataclasses.replace(lm.row, **changes)
         take_snapshot = snapshot or (
             op is not None
@@ -214,6 +263,7 @@ class ModelRepository:
             )
         )
         blob: bytes | None = None
+        pending = _deferred.get()
         if take_snapshot:
             new_row.seq = lm.row.seq + 1
             blob = lm.engine.to_bytes() if lm.engine is not None else None
@@ -221,6 +271,8 @@ class ModelRepository:
             new_row.seq = lm.row.seq + 1
 
         def write(tx: Tx) -> None:
+            if lm.broken:
+                raise CorruptModel(f"model {new_row.id}: an earlier change was not saved")
             if take_snapshot:
                 tx.write_snapshot(new_row.id, blob, new_row.seq)
             elif op is not None:
@@ -231,9 +283,16 @@ class ModelRepository:
                 extra(tx)
             tx.update_model(new_row)
             if usage is not None:
-                tx.bump_usage(new_row.id, usage, now_iso())
+                tx.bump_usage(new_row.id, usage, when)
 
-        self.store.grouped(write)
+        when = now_iso()
+        if pending is None:
+            self._wait_saved(lm)
+            self.store.grouped(write)
+        else:
+            change = Write(write, failed=lambda: self._unsaved(lm))
+            lm.unsaved = change.saved
+            pending.append(change)
         lm.row = new_row
         if take_snapshot:
             lm.journal_ops, lm.journal_bytes = 0, 0
@@ -242,10 +301,37 @@ class ModelRepository:
             lm.journal_ops += 1
             lm.journal_bytes += len(payload)
 
+    @staticmethod
+    def _wait_saved(lm: LoadedModel) -> None:
+        """Before a commit from a thread: the model's change made on the event loop, if any,
+        is committed first (so changes reach the database in the order they were made)."""
+        last = lm.unsaved
+        if last is not None:
+            if not last.wait(UNSAVED_WAIT):
+                raise CorruptModel(f"model {lm.row.id}: an earlier change is still not saved")
+            lm.unsaved = None
+        if lm.broken:
+            raise CorruptModel(f"model {lm.row.id}: an earlier change was not saved")
+
+    def _unsaved(self, lm: LoadedModel) -> None:
+        """A collected commit of ``lm`` failed: its in-memory state is ahead of the database.
+        Mark it (later commits built on it fail too) and drop it, so the next request reloads
+        the last committed state."""
+        lm.broken = True
+        self.evict(lm.row.id, only=lm)
+
     def count(self, model_id: str, usage: str) -> None:
         """Count one call of operation ``usage`` on the model."""
         when = now_iso()
-        self.store.grouped(lambda tx: tx.bump_usage(model_id, usage, when))
+
+        def write(tx: Tx) -> None:
+            tx.bump_usage(model_id, usage, when)
+
+        pending = _deferred.get()
+        if pending is None:
+            self.store.grouped(write)
+        else:
+            pending.append(Write(write))
 
     def snapshot_all(self, wait: float = 1.0) -> None:
         """Snapshot every cached model with a journal (at shutdown; best effort). A model still

@@ -26,6 +26,7 @@ from boonamber.local.defaults import (
     DEFAULT_JOURNAL_MAX_OPS,
     DEFAULT_JOURNAL_MIN_BYTES,
     DEFAULT_TOKEN_TTL,
+    INLINE_MAX_WORK,
 )
 from boonamber.local.engine import AmberModel
 from boonamber.local.errors import BadRequest, NotFound
@@ -36,6 +37,8 @@ from boonamber.local.models import (
     OP_OUTAGE,
     LoadedModel,
     ModelRepository,
+    NotInline,
+    inline,
 )
 from boonamber.local.parsing import FloatArray
 from boonamber.local.pretrain import Pretrainer
@@ -106,6 +109,16 @@ class Service:
         self.pretrainer.stop()
         self.models.snapshot_all()
         self.store.close()
+
+    @staticmethod
+    def _check_inline(engine: AmberModel, n_patterns: int) -> None:
+        """On the event loop, streaming stays cheap: NotInline unless the model is Learning or
+        Monitoring (no autotuning to run) and the matching work is within INLINE_MAX_WORK."""
+        if inline() and (
+            engine.state not in ("Learning", "Monitoring")
+            or n_patterns * engine.template_values > INLINE_MAX_WORK
+        ):
+            raise NotInline("too much work for the event loop")
 
     @staticmethod
     def _not_pretraining(lm: LoadedModel) -> None:
@@ -275,6 +288,7 @@ class Service:
                     f"the number of values ({len(values)}) is not a multiple of the number of "
                     f"features ({nf})"
                 )
+            self._check_inline(engine, len(values) // nf)
             analytics = engine.process_array(values)
             now = time.time()
             self.models.commit(
@@ -301,6 +315,7 @@ class Service:
         with self.models.model(account_id, model_id) as lm:
             engine = lm.configured()
             self._not_pretraining(lm)
+            self._check_inline(engine, 1)
             now = time.time()
             current, analytics = engine.put_fusion(vector, rule, now)
             payload = orjson.dumps({"vector": vector, "rule": rule, "now": now})

@@ -12,17 +12,26 @@ files are created 0600 (they hold secret hashes and data).
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
+
+#: Seconds between WAL checkpoints (while there are new commits).
+CHECKPOINT_EVERY = 0.5
+
+#: Bytes the WAL file is truncated to when it is reused after a checkpoint.
+WAL_SIZE_LIMIT = 64 * 2**20
+
+log = logging.getLogger("boonamber.local")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -366,6 +375,16 @@ class Tx:
         self.conn.execute("DELETE FROM pretrain_txns WHERE model_id = ?", (model_id,))
 
 
+@dataclass(slots=True)
+class Write:
+    """Writes for :meth:`Store.try_commit`. ``failed`` is called if they are not committed
+    (before any later write runs); ``saved`` is set once they are committed or have failed."""
+
+    fn: Callable[[Tx], object]
+    failed: Callable[[], None] | None = None
+    saved: threading.Event = field(default_factory=threading.Event)
+
+
 class _Work(Generic[T]):
     """One caller's part of a group commit."""
 
@@ -417,6 +436,9 @@ class Store:
         self._group: list[_Work[Any]] = []
         self._group_cond = threading.Condition()
         self._leading = False
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
+        self._commits = 0  # commits since the last checkpoint (approximate)
         try:
             if path != ":memory:":
                 _private_files(path)
@@ -430,6 +452,15 @@ class Store:
                     raise RuntimeError(f"could not enable WAL on {path} (mode {mode})")
             conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             conn.execute("PRAGMA busy_timeout=30000")
+            if path != ":memory:":
+                # Checkpoints (copying the WAL into the database, with fsyncs) run on their
+                # own thread and connection, not inside a request's COMMIT.
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+                self._checkpointer = threading.Thread(
+                    target=self._checkpoint_loop, name="amber-store-checkpoint", daemon=True
+                )
+                self._checkpointer.start()
             with self._lock:
                 conn.executescript(_SCHEMA)
             with self.transaction() as tx:
@@ -468,6 +499,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._commits += 1
 
     def grouped(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` in a write transaction shared with the concurrent callers' (group commit:
@@ -511,6 +543,7 @@ class Store:
                             item.error = exc
                         conn.execute("RELEASE work")
                     conn.execute("COMMIT")
+                    self._commits += 1
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -523,6 +556,78 @@ class Store:
             for item in batch:
                 item.done = True
 
+    def try_commit(self, writes: list[Write]) -> list[BaseException | None] | None:
+        """Run ``writes`` in one transaction if the connection is free right now; None if it is
+        busy (nothing done: try again later). Returns one entry per write: None, or the error
+        it raised (its changes undone, ``failed`` called). Raises the COMMIT's error, after
+        calling every ``failed``. Meant for the event loop, which must never wait for a lock."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            conn = self._connection()
+            try:
+                errors = self._run_writes(conn, writes)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                for write in writes:
+                    if write.failed is not None:
+                        write.failed()
+                raise
+            self._commits += 1
+            return errors
+        finally:
+            self._lock.release()
+
+    @staticmethod
+    def _run_writes(conn: sqlite3.Connection, writes: list[Write]) -> list[BaseException | None]:
+        """All writes in one transaction; if one raises, each again in its own (rare)."""
+        tx = Tx(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for write in writes:
+                write.fn(tx)
+        except BaseException as first:
+            conn.execute("ROLLBACK")
+            if len(writes) == 1:
+                if writes[0].failed is not None:
+                    writes[0].failed()
+                return [first]
+            errors: list[BaseException | None] = []
+            for write in writes:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    write.fn(tx)
+                except BaseException as exc:
+                    conn.execute("ROLLBACK")
+                    errors.append(exc)
+                    if write.failed is not None:
+                        write.failed()
+                    continue
+                conn.execute("COMMIT")
+                errors.append(None)
+            return errors
+        conn.execute("COMMIT")
+        return [None] * len(writes)
+
+    def _checkpoint_loop(self) -> None:
+        """Checkpoint the WAL (PASSIVE: never blocks the writer) every CHECKPOINT_EVERY
+        seconds while there are new commits."""
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self._stop_checkpoints.wait(CHECKPOINT_EVERY):
+                if self._commits == 0:
+                    continue
+                self._commits = 0
+                if conn is None:
+                    conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # pragma: no cover - the next COMMITs still work; close checkpoints
+            log.exception("WAL checkpoint failed")
+        finally:
+            if conn is not None:
+                conn.close()
+
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """Run reads under the connection lock (no transaction needed for one statement)."""
@@ -531,6 +636,10 @@ class Store:
 
     def close(self) -> None:
         """Checkpoint and close the database, release its lock (idempotent)."""
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None and self._checkpointer is not threading.current_thread():
+            self._checkpointer.join()
+            self._checkpointer = None
         with self._lock:
             try:
                 if self._conn is not None:

@@ -55,8 +55,8 @@ def test_parallel_requests_on_one_model_and_many(amber_api: Any) -> None:
 def test_cold_models_replay_to_the_same_state(fresh_server: Any, amber_login: Any) -> None:
     server = fresh_server()
     service = server.service
-    service.cache_size = 1  # every switch of model reloads the other one from storage
-    service.journal_max_ops = 4
+    service.models.cache_size = 1  # every switch of model reloads the other one from storage
+    service.models.journal_max_ops = 4
     api = amber_login(server)
     a, b = configured(api, "cold-a"), configured(api, "cold-b")
     engine = AmberModel(parse_config(CONFIG))

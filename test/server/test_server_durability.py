@@ -84,7 +84,7 @@ def test_restart_keeps_models_and_state(fresh_server: Any, tmp_path: Path) -> No
     cut = len(steps) // 2
     for part, (lo, hi) in enumerate([(0, 17), (17, cut), (cut, len(steps))]):
         server = fresh_server(db_path=db)
-        server.service.journal_max_ops = 7  # snapshots and journal replay both in play
+        server.service.models.journal_max_ops = 7  # snapshots and journal replay both in play
         if part == 0:
             lk, sk = server.license_key, server.secret_key
             api = login(server.url, lk, sk)

@@ -668,6 +668,17 @@ class AmberModel:
             parts.append((s.n_train - s.g0) / den)
         return min(99, math.floor(100 * max(parts)))
 
+    @property
+    def state(self) -> str:
+        """Buffering, Autotuning, Learning or Monitoring."""
+        return self._s.state
+
+    @property
+    def template_values(self) -> int:
+        """Values held by the cluster templates (clusters x pattern length): what matching
+        one pattern against them costs."""
+        return self._store.count * self._store.length
+
     def status(self) -> EngineStatus:
         """Where the model is (the server adds lastModified/lastModifiedDelta)."""
         s = self._s
