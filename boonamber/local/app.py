@@ -62,16 +62,37 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     )
 
 
-@dataclass
 class Call:
-    """What a handler gets: the caller's account, path, query, headers and validated body."""
+    """What a handler gets: the caller's account, path, query, headers and validated body
+    (query, headers and address are read from the request only when asked for)."""
 
-    account: int
-    path: Mapping[str, str]
-    query: QueryParams
-    headers: Headers
-    body: Any = None
-    client: str | None = None  # the client's address
+    __slots__ = ("_request", "account", "body")
+
+    def __init__(self, account: int, request: Request, body: Any = None) -> None:
+        self.account = account
+        self.body = body
+        self._request = request
+
+    @property
+    def path(self) -> Mapping[str, str]:
+        """The path parameters (e.g. ``modelId``)."""
+        return self._request.path_params
+
+    @property
+    def query(self) -> QueryParams:
+        """The query parameters."""
+        return self._request.query_params
+
+    @property
+    def headers(self) -> Headers:
+        """The request headers."""
+        return self._request.headers
+
+    @property
+    def client(self) -> str | None:
+        """The client's address."""
+        client = self._request.client
+        return client.host if client else None
 
 
 @dataclass
@@ -233,15 +254,7 @@ class AmberApp:
                     parsed = None
                     if body is not None:
                         parsed = _parse_body(raw, body, body_required, prepare)
-                    call = Call(
-                        account=account,
-                        path=request.path_params,
-                        query=request.query_params,
-                        headers=request.headers,
-                        body=parsed,
-                        client=request.client.host if request.client else None,
-                    )
-                    return _render(handler(call))
+                    return _render(handler(Call(account, request, parsed)))
 
                 if inline and len(raw) <= INLINE_MAX_BODY_BYTES:
                     pending: list[Write] = []
@@ -460,10 +473,10 @@ class AmberApp:
         by_path: dict[str, dict[str, Callable[[Request], Any]]] = {}
         for path, method, endpoint in table:
             by_path.setdefault(path, {})[method] = endpoint
-        routes: list[BaseRoute] = []
-        for path, endpoints in by_path.items():
-            routes.append(Route(path, _dispatch(endpoints), methods=list(endpoints)))
-        return routes
+        # The router tries routes in order: the streaming ones first.
+        hot = (f"{m}/data", "/version", f"{m}/status")
+        order = sorted(by_path, key=lambda p: hot.index(p) if p in hot else len(hot))
+        return [Route(p, _dispatch(by_path[p]), methods=list(by_path[p])) for p in order]
 
     def build(self) -> Starlette:
         """The ASGI application (the API mounted under ``/v2``)."""

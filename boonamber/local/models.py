@@ -31,7 +31,7 @@ from boonamber.local.defaults import (
 )
 from boonamber.local.engine import AmberModel, EngineError
 from boonamber.local.errors import ApiError, BadRequest, NotFound
-from boonamber.local.storage import ModelRow, Store, Tx, Write
+from boonamber.local.storage import Flag, ModelRow, Store, Tx, Write
 
 log = logging.getLogger("boonamber.local")
 
@@ -89,7 +89,7 @@ class LoadedModel:
     # The last change made on the event loop, until it is committed (see inline_call), and
     # whether such a change failed: then the in-memory state is ahead of the database, so
     # later commits built on it fail too (the model is reloaded from storage).
-    unsaved: threading.Event | None = None
+    unsaved: Flag | None = None
     broken: bool = False
 
     @property
@@ -253,7 +253,7 @@ class ModelRepository:
         ``lm.engine``), the row ``changes``, ``extra`` writes and a usage count. ``lm`` is
         updated on success (the caller holds its lock). In an :func:`inline_call` the commit is
         queued, ``lm`` updated at once and the future left to the caller to await."""
-        new_row = dataclasses.replace(lm.row, **changes)
+        new_row = ModelRow(**{**vars(lm.row), **changes})
         take_snapshot = snapshot or (
             op is not None
             and (
@@ -285,7 +285,7 @@ class ModelRepository:
             if usage is not None:
                 tx.bump_usage(new_row.id, usage, when)
 
-        when = now_iso()
+        when = new_row.modified if "modified" in changes else now_iso()
         if pending is None:
             self._wait_saved(lm)
             self.store.grouped(write)

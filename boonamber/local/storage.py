@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -375,6 +376,29 @@ class Tx:
         self.conn.execute("DELETE FROM pretrain_txns WHERE model_id = ?", (model_id,))
 
 
+class Flag:
+    """A flag set once, which other threads may wait for (by polling: waits are rare and short,
+    and a flag costs far less to make than a threading.Event)."""
+
+    __slots__ = ("is_set",)
+
+    def __init__(self) -> None:
+        self.is_set = False
+
+    def set(self) -> None:
+        """Set the flag."""
+        self.is_set = True
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the flag; whether it is set."""
+        deadline = time.monotonic() + timeout
+        while not self.is_set:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.0005)
+        return True
+
+
 @dataclass(slots=True)
 class Write:
     """Writes for :meth:`Store.try_commit`. ``failed`` is called if they are not committed
@@ -382,7 +406,7 @@ class Write:
 
     fn: Callable[[Tx], object]
     failed: Callable[[], None] | None = None
-    saved: threading.Event = field(default_factory=threading.Event)
+    saved: Flag = field(default_factory=Flag)
 
 
 class _Work(Generic[T]):
