@@ -87,7 +87,9 @@ def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I
     n = len(ids)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
+    # a stable order is unique; numpy sorts 16-bit integers by radix, ~4x faster
+    key = ids.astype(np.int16) if len(sizes_before) <= np.iinfo(np.int16).max else ids
+    order = np.argsort(key, kind="stable")
     sid = ids[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = sid[1:] != sid[:-1]

@@ -105,7 +105,9 @@ class AmberModel:
         self._scaler: Scaler | None = None
         self._tables: tuple[I64, I64] | None = None
         self.last_clipped = 0  # values clipped by the last process() call (not persisted)
-        self._streaming = True  # False while pretraining: no Autotuning wait (not persisted)
+        # False while pretraining: no Autotuning wait, and learning computes only what the
+        # state needs, not the answers nobody reads (not persisted)
+        self._streaming = True
         if self._tr("buffering_samples") == 0:
             self._start_autotuning(None)
 
@@ -195,7 +197,8 @@ class AmberModel:
                 if exact_max is not None:
                     end = min(n, i + max(0, self._tr("learning_max_samples") - s.phase_vectors))
                 j = self._learn(ext, m, i, end, first, out)
-                self._count_clipped(x[i:j])
+                if self._streaming:
+                    self._count_clipped(x[i:j])
                 s.phase_vectors += j - i
                 i = j
                 if (
@@ -287,7 +290,7 @@ class AmberModel:
         self._tables = None
         if len(rows):
             raw_view = windows(scaler.clip(data), w)
-            self._learn_rows(view, rows, raw_view)
+            self._learn_rows(view, rows, raw_view, answers=False)  # the replay answers nothing
         s.ri_hist, s.ni_hist = _i64(an.FIR_TAPS - 1), _i64(an.FIR_TAPS - 1)
         s.buf = np.zeros((0, self.config.feature_count))
         s.buf_valid = np.zeros(0, dtype=bool)
@@ -310,14 +313,18 @@ class AmberModel:
         seg = ext[m + a - w + 1 : m + end]
         view = windows(scaler.vectors(seg), w)
         raw_view = windows(scaler.clip(seg), w)
-        res = self._learn_rows(view, None, raw_view)
-        for k, v in res.items():
-            out[k][a : a + len(v)] = v
+        res = self._learn_rows(view, None, raw_view, answers=self._streaming)
+        if self._streaming:
+            for k, v in res.items():
+                out[k][a : a + len(v)] = v
         stop = a + len(res["ID"])
         return stop if s.state != LEARNING else end
 
-    def _learn_rows(self, view: F64, rows: I64 | None, raw_view: F64) -> Analytics:
-        """Cluster patterns in learning mode and compute their analytics (sizes grow)."""
+    def _learn_rows(
+        self, view: F64, rows: I64 | None, raw_view: F64, answers: bool = True
+    ) -> Analytics:
+        """Cluster patterns in learning mode and compute their analytics (sizes grow); without
+        ``answers`` only the state is updated and the result holds ``ID`` alone."""
         s = self._s
         cap = self._tr("learning_max_clusters")
         k_before = self._store.count
@@ -330,15 +337,24 @@ class AmberModel:
         sc, smax = an.running_sizes(ids0, sizes_before, smax_before)
         ri = an.raw_index(sc, smax)
         si, s.ri_hist = an.fir9(ri, s.ri_hist)
-        ns, s.ni_hist = an.fir9(_i64(p), s.ni_hist)
-        ntr = s.n_train + np.arange(1, p + 1, dtype=np.int64)
         ids = ids0 + 1
-        om, s.om_hist = an.op_mode(ids, s.om_hist)
+        if answers:
+            ns, s.ni_hist = an.fir9(_i64(p), s.ni_hist)
+            ntr = s.n_train + np.arange(1, p + 1, dtype=np.int64)
+            om, s.om_hist = an.op_mode(ids, s.om_hist)
+        else:  # the histories fir9 / op_mode keep: the last inputs (learned ids are all > 0)
+            taps = an.FIR_TAPS - 1
+            s.ni_hist = np.concatenate((s.ni_hist, _i64(min(p, taps))))[-taps:]
+            s.om_hist = np.concatenate((s.om_hist, ids[-an.OM_SPAN :]))[-an.OM_SPAN :]
         s.growth = np.concatenate((s.growth, s.n_train + res.created + 1))
         s.sizes = sizes_before + np.bincount(ids0, minlength=len(sizes_before)).astype(np.int64)
         s.si_train += np.bincount(si, minlength=1001).astype(np.int64)
         s.n_train += p
         self._tables = None
+        if not answers:
+            if self._store.count >= cap:
+                self._graduate("maxClusters")
+            return {"ID": ids}
         res_out: Analytics = {
             "ID": ids,
             "RI": ri,
