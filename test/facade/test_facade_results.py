@@ -196,3 +196,52 @@ def test_to_pandas_without_pandas_says_what_to_install(monkeypatch: pytest.Monke
     result = AmberResult.from_wire({"analytics": {"ID": [1]}}, v2.PostDataResponse)
     with pytest.raises(AmberUserError, match=r"pip install 'boonamber\[pandas\]'"):
         result.to_pandas()
+
+
+_NO_ORJSON = """
+import importlib.abc, json, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "orjson" or name.startswith("orjson."):
+            raise ImportError("orjson is hidden by this test")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+from boonamber import AmberClient
+
+server, key, secret, model_id = sys.argv[1:5]
+with AmberClient(server=server, license_key=key, secret_key=secret) as client:
+    result = client.post_data(model_id, [i / 40 for i in range(40)])
+    status = client.get_status(model_id)
+    print(json.dumps({
+        "orjson": "orjson" in sys.modules,
+        "analytics": result["analytics"],
+        "state": result.status.state,
+        "samples": status.sample_count,
+        "model_ids": result.model.analytics.id,
+    }))
+"""
+
+
+def test_answers_decode_the_same_without_orjson(
+    amber_server: Any, client: Any, new_model: Any
+) -> None:
+    # the decode fallback (standard json) in a process where orjson cannot be imported
+    base = new_model(client, 1, training={"bufferingSamples": 10})
+    twin = new_model(client, 1, training={"bufferingSamples": 10})
+    expected = client.post_data(base, [i / 40 for i in range(40)])
+    args = [amber_server.url, amber_server.license_key, amber_server.secret_key, twin]
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_ORJSON, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    seen = json.loads(out.stdout)
+    assert seen["orjson"] is False
+    assert seen["analytics"] == expected["analytics"]
+    assert seen["state"] == str(expected.status.state)
+    assert seen["samples"] == 40
+    assert seen["model_ids"] == expected["analytics"]["ID"]
