@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from boonamber.facade import pretrain as sync_pretrain
 from boonamber.facade import requests
-from boonamber.facade.answers import response_model
+from boonamber.facade.answers import Answer, response_model
 from boonamber.facade.async_transport import AsyncTransport
 from boonamber.facade.client import connection
 from boonamber.facade.convert import b64_chunk, pandas_index, to_float32, to_table
@@ -42,6 +42,7 @@ from boonamber.facade.results import (
     PostDataResult,
     PostLearningResult,
     PostModelResult,
+    PostPretrainResult,
     PutDataResult,
 )
 from boonamber.facade.retry import RetryPolicy
@@ -578,6 +579,34 @@ class AsyncAmberClient:
         )
 
     # ------------------------------------------------------------------ pretrain
+    @overload
+    async def post_pretrain(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        chunk_size: int | None = ...,
+        block: Literal[True] = ...,
+        timeout: float = ...,
+        progress: sync_pretrain.PretrainProgress | None = ...,
+        workers: int = ...,
+        request_timeout: Timeout | None = ...,
+    ) -> GetPretrainResult: ...
+
+    @overload
+    async def post_pretrain(
+        self,
+        model_id: str,
+        data: Any,
+        *,
+        chunk_size: int | None = ...,
+        block: Literal[False],
+        timeout: float = ...,
+        progress: sync_pretrain.PretrainProgress | None = ...,
+        workers: int = ...,
+        request_timeout: Timeout | None = ...,
+    ) -> PostPretrainResult: ...
+
     async def post_pretrain(
         self,
         model_id: str,
@@ -586,48 +615,69 @@ class AsyncAmberClient:
         chunk_size: int | None = None,
         block: bool = True,
         timeout: float = sync_pretrain.DEFAULT_PRETRAIN_TIMEOUT,
-        progress: sync_pretrain.Progress | None = None,
+        progress: sync_pretrain.PretrainProgress | None = None,
         workers: int = sync_pretrain.DEFAULT_WORKERS,
         request_timeout: Timeout | None = None,
-    ) -> AmberResult[Any]:
-        """Pretrain a model on historical data (see :meth:`AmberClient.post_pretrain`);
-        chunks after the first go ``workers`` at a time as concurrent tasks."""
+    ) -> GetPretrainResult | PostPretrainResult:
+        """Pretrain a model on historical data (see :meth:`AmberClient.post_pretrain`: the
+        same chunks, lost-answer rules, polling and progress); chunks after the first go
+        ``workers`` at a time as concurrent tasks."""
+        import time
+
+        from boonamber.v2.models import PostPretrainResponse
+        from boonamber.v2.models.post_pretrain_request import PostPretrainRequest
+
         mid = _model_id(model_id)
-        chunk_values = sync_pretrain.check_chunk_size(chunk_size)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
-        if block and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-        ):
-            raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        chunk_values = sync_pretrain.check_options(chunk_size, workers, block, timeout)
         if is_csv_path(data):
             csv = CsvFile(data, features=await self._feature_names(mid, request_timeout))
             data = await asyncio.to_thread(csv.float32)
         packed = await asyncio.to_thread(to_float32, data)
-        from boonamber.v2.models.post_pretrain_request import PostPretrainRequest
-
         total = packed.count
-        n = -(-total // chunk_values)
+        bounds = sync_pretrain.chunk_bounds(
+            total, chunk_values, sync_pretrain.first_chunk(chunk_size)
+        )
+        n = len(bounds)
         done = 0
+        last_sent = time.monotonic()
 
-        async def send(index: int, txn: str | None) -> Any:
-            nonlocal done
-            start = index * chunk_values
-            stop = min(total, start + chunk_values)
-            body = PostPretrainRequest(data=b64_chunk(packed, start, stop), format="b64float")
-            response = await self._transport.invoke(
+        async def post(body: Any, spec: str, txn: str | None) -> Answer:
+            # not replayable: after a lost answer the status is read before resending
+            return await self._transport.call_json(
                 self.api.post_pretrain_with_http_info,
                 body,
                 mid,
-                chunkspec=f"{index + 1}:{n}",
+                chunkspec=spec,
                 txn_id=txn,
-                replayable=True,
+                replayable=False,
                 request_timeout=request_timeout,
+            )
+
+        async def status() -> GetPretrainResult:
+            return await self.get_pretrain(mid, request_timeout=request_timeout)
+
+        async def send(index: int, txn: str | None) -> Answer:
+            nonlocal done
+            start, stop = bounds[index]
+
+            def body() -> Any:
+                nonlocal last_sent
+                last_sent = max(last_sent, time.monotonic())
+                return PostPretrainRequest(data=b64_chunk(packed, start, stop), format="b64float")
+
+            answer = await sync_pretrain.send_chunk_async(
+                post,
+                status,
+                body,
+                f"{index + 1}:{n}",
+                txn,
+                self._transport.retry,
+                only_chunk=n == 1,
             )
             done += stop - start
             if progress is not None:
                 progress(done, total)
-            return response
+            return answer
 
         last = await send(0, None)
         if n > 1:
@@ -639,30 +689,27 @@ class AsyncAmberClient:
                 )
             gate = asyncio.Semaphore(workers)
 
-            async def gated(index: int) -> Any:
+            async def gated(index: int) -> Answer:
                 async with gate:
                     return await send(index, txn)
 
             answers = await asyncio.gather(*(gated(i) for i in range(1, n)))
             last = sync_pretrain.most_advanced(answers)
         if not block:
-            return AmberResult(last.data)
-        if last.data.status == "Pretrained":
-            return await self.get_pretrain(mid, request_timeout=request_timeout)
-        return await self._wait_pretrained(mid, float(timeout), request_timeout)
-
-    async def _wait_pretrained(
-        self, model_id: str, timeout: float, request_timeout: Timeout | None
-    ) -> GetPretrainResult:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        delay = 0.05
+            return PostPretrainResult.from_wire(last.data, PostPretrainResponse)
+        on_percent = sync_pretrain.percent_callback(progress, total)
+        finished = sync_pretrain.already_pretrained(last, on_percent)
+        if finished is not None:
+            return finished
+        schedule = sync_pretrain.PollSchedule(
+            float(timeout), time.monotonic(), on_percent=on_percent, since=last_sent
+        )
         while True:
-            status = await self.get_pretrain(model_id, request_timeout=request_timeout)
-            if sync_pretrain.check_pretrain(status, deadline - loop.time(), timeout):
-                return status
-            await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
-            delay = min(delay * 1.5, 2.0)
+            current = await status()
+            wait = schedule.next_wait(current, time.monotonic())
+            if wait is None:
+                return current
+            await asyncio.sleep(wait)
 
     async def get_pretrain(
         self, model_id: str, *, request_timeout: Timeout | None = None

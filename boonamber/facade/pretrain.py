@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +166,36 @@ def _answer_lost(error: AmberCloudError) -> bool:
     return error.status in _LOST_STATUSES
 
 
+def _resend_after(error: AmberCloudError, attempt: int, retry: RetryPolicy) -> bool:
+    """After a failed chunk: True if its answer was lost (look at the status before
+    resending), False to resend after the backoff; re-raises ``error`` otherwise."""
+    lost = _answer_lost(error)
+    if attempt >= retry.max_retries or not (lost or error.status in _BUSY_STATUSES):
+        raise error
+    return lost
+
+
+def _delivered(
+    status: Any, spec: str, txn: str | None, only_chunk: bool, error: AmberCloudError
+) -> Answer | None:
+    """After a lost answer, the pretrain ``status`` decides: the chunk's answer if the
+    upload is complete (the chunk reached the server), None to send it again."""
+    state = status.get("status")
+    # complete: every chunk (this one too) reached the server. Without a txnId (chunk 1)
+    # an earlier pretraining could also read so: resend unless alone.
+    if state in ("Pretraining", "Pretrained") and (txn is not None or only_chunk):
+        reply = dict(status)
+        reply.update({"txnId": txn, "chunkspec": spec} if txn else {})
+        return Answer(202 if state == "Pretraining" else 200, {}, reply)
+    if state == "None" and txn is not None:
+        raise AmberCloudError(
+            f"the server dropped the pretrain upload after chunk {spec} was sent "
+            f"({status.get('message') or 'no message'})",
+            method="POST",
+        ) from error
+    return None
+
+
 def _send_chunk(
     send: Sender,
     get_status: StatusReader,
@@ -182,26 +212,39 @@ def _send_chunk(
         try:
             return send(body(), spec, txn)
         except AmberCloudError as error:
-            lost = _answer_lost(error)
-            if attempt >= retry.max_retries or not (lost or error.status in _BUSY_STATUSES):
-                raise
-            if lost:
-                status = get_status()
-                state = status.get("status")
-                # complete: every chunk (this one too) reached the server. Without a txnId
-                # (chunk 1) an earlier pretraining could also read so: resend unless alone.
-                if state in ("Pretraining", "Pretrained") and (txn is not None or only_chunk):
-                    reply = dict(status)
-                    reply.update({"txnId": txn, "chunkspec": spec} if txn else {})
-                    return Answer(202 if state == "Pretraining" else 200, {}, reply)
-                if state == "None" and txn is not None:
-                    raise AmberCloudError(
-                        f"the server dropped the pretrain upload after chunk {spec} was sent "
-                        f"({status.get('message') or 'no message'})",
-                        method="POST",
-                    ) from error
+            if _resend_after(error, attempt, retry):
+                reply = _delivered(get_status(), spec, txn, only_chunk, error)
+                if reply is not None:
+                    return reply
             else:
                 time.sleep(retry.delay(error, attempt))
+            attempt += 1
+
+
+async def send_chunk_async(
+    send: Callable[[Any, str, str | None], Awaitable[Answer]],
+    get_status: Callable[[], Awaitable[GetPretrainResult]],
+    body: Callable[[], Any],
+    spec: str,
+    txn: str | None,
+    retry: RetryPolicy,
+    *,
+    only_chunk: bool,
+) -> Answer:
+    """:func:`_send_chunk` for the async client (the same rules)."""
+    import asyncio
+
+    attempt = 0
+    while True:
+        try:
+            return await send(body(), spec, txn)
+        except AmberCloudError as error:
+            if _resend_after(error, attempt, retry):
+                reply = _delivered(await get_status(), spec, txn, only_chunk, error)
+                if reply is not None:
+                    return reply
+            else:
+                await asyncio.sleep(retry.delay(error, attempt))
             attempt += 1
 
 
@@ -313,6 +356,44 @@ def upload(
     return Uploaded(most_advanced(finished), last_sent)
 
 
+class PollSchedule:
+    """When to poll ``get_pretrain`` next (see :func:`wait_until_pretrained`)."""
+
+    def __init__(
+        self,
+        timeout: float,
+        now: float,
+        *,
+        on_percent: Callable[[int], None] | None = None,
+        since: float | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.deadline = now + timeout
+        self.started = now if since is None else min(since, now)
+        self.on_percent = on_percent
+        self.delay = MIN_POLL
+        self.seen: tuple[float, int] | None = None  # (when, percent) of the first percentage
+
+    def next_wait(self, status: Any, now: float) -> float | None:
+        """Seconds until the next poll after reading ``status`` at ``now``; None once
+        Pretrained. Raises as :func:`check_pretrain` does."""
+        finished = check_pretrain(status, self.deadline - now, self.timeout)
+        percent = 100 if finished else server_percent(_field(status, "message"))
+        if percent is not None and self.on_percent is not None:
+            self.on_percent(percent)
+        if finished:
+            return None
+        wait = min(self.delay, max(MIN_POLL, (now - self.started) / 8), MAX_POLL)
+        if percent is not None:
+            if self.seen is None or percent < self.seen[1]:
+                self.seen = (now, percent)
+            elif percent > self.seen[1]:
+                eta = (100 - percent) * (now - self.seen[0]) / (percent - self.seen[1])
+                wait = min(wait, max(MIN_POLL, eta))
+        self.delay = min(self.delay * 1.5, MAX_POLL)
+        return min(wait, self.deadline - now)
+
+
 def wait_until_pretrained(
     get_status: Callable[[], Any],
     timeout: float,
@@ -331,29 +412,57 @@ def wait_until_pretrained(
     sending; default now). Raises :class:`AmberPretrainTimeoutError` after ``timeout``
     seconds, and :class:`AmberCloudError` if the status falls back to ``None`` (failed).
     """
-    deadline = clock() + timeout
-    started = clock() if since is None else min(since, clock())
-    delay = MIN_POLL
-    seen: tuple[float, int] | None = None  # (when, percent) of the first percentage read
+    schedule = PollSchedule(timeout, clock(), on_percent=on_percent, since=since)
     while True:
         status = get_status()
-        now = clock()
-        finished = check_pretrain(status, deadline - now, timeout)
-        percent = 100 if finished else server_percent(_field(status, "message"))
-        if percent is not None and on_percent is not None:
-            on_percent(percent)
-        if finished:
+        wait = schedule.next_wait(status, clock())
+        if wait is None:
             return status
-        remaining = deadline - now
-        wait = min(delay, max(MIN_POLL, (now - started) / 8), MAX_POLL)
-        if percent is not None:
-            if seen is None or percent < seen[1]:
-                seen = (now, percent)
-            elif percent > seen[1]:
-                eta = (100 - percent) * (now - seen[0]) / (percent - seen[1])
-                wait = min(wait, max(MIN_POLL, eta))
-        sleep(min(wait, remaining))
-        delay = min(delay * 1.5, MAX_POLL)
+        sleep(wait)
+
+
+def check_options(chunk_size: Any, workers: Any, block: bool, timeout: Any) -> int:
+    """Validate the options of a pretrain call; returns the chunk size in values."""
+    chunk_values = check_chunk_size(chunk_size)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
+    if block and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    return chunk_values
+
+
+def percent_callback(progress: PretrainProgress | None, total: int) -> Callable[[int], None] | None:
+    """``progress`` as an ``on_percent(p)`` callback, if it takes a percentage."""
+    if progress is None or not _takes_percent(progress):
+        return None
+    callback = progress
+
+    def on_percent(percent: int) -> None:
+        callback(total, total, percent)
+
+    return on_percent
+
+
+def already_pretrained(
+    last: Answer, on_percent: Callable[[int], None] | None
+) -> GetPretrainResult | None:
+    """The pretrain status when the answer to the last chunk already says Pretrained (no
+    need to ask again), else None."""
+    from boonamber.v2.models import GetPretrainResponse
+
+    if last.data.get("status") != "Pretrained":
+        return None
+    if on_percent is not None:
+        on_percent(100)
+    fields: dict[str, Any] = {k: last.data[k] for k in ("status", "message") if k in last.data}
+    return GetPretrainResult.from_wire(fields, GetPretrainResponse)
+
+
+def first_chunk(chunk_size: int | None) -> int | None:
+    """The size of chunk 1: small (FIRST_CHUNK_VALUES) unless ``chunk_size`` was given."""
+    return FIRST_CHUNK_VALUES if chunk_size is None else None
 
 
 def pretrain(
@@ -372,17 +481,11 @@ def pretrain(
 
     Returns the pretrain status when blocking, else the answer to the upload.
     """
-    from boonamber.v2.models import GetPretrainResponse, PostPretrainResponse
+    from boonamber.v2.models import PostPretrainResponse
 
-    chunk_values = check_chunk_size(chunk_size)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise AmberUserError(f"workers must be an integer >= 1, got {workers!r}")
-    if block and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-    ):
-        raise AmberUserError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    chunk_values = check_options(chunk_size, workers, block, timeout)
     packed = to_float32(data)
-    first = FIRST_CHUNK_VALUES if chunk_size is None else None
+    first = first_chunk(chunk_size)
     uploaded = upload(
         send,
         packed,
@@ -395,19 +498,10 @@ def pretrain(
     last = uploaded.answer
     if not block:
         return PostPretrainResult.from_wire(last.data, PostPretrainResponse)
-    on_percent = None
-    if progress is not None and _takes_percent(progress):
-        callback, total = progress, packed.count
-
-        def on_percent(percent: int) -> None:
-            callback(total, total, percent)
-
-    if last.data.get("status") == "Pretrained":
-        # the answer to the last chunk already says so: no need to ask again
-        if on_percent is not None:
-            on_percent(100)
-        fields: dict[str, Any] = {k: last.data[k] for k in ("status", "message") if k in last.data}
-        return GetPretrainResult.from_wire(fields, GetPretrainResponse)
+    on_percent = percent_callback(progress, packed.count)
+    done = already_pretrained(last, on_percent)
+    if done is not None:
+        return done
     status: GetPretrainResult = wait_until_pretrained(
         get_status, float(timeout), on_percent=on_percent, since=uploaded.last_sent
     )

@@ -292,3 +292,41 @@ def test_no_request_at_all_is_made_for_bad_input(
 
     run(scenario())
     assert proxy.requests() == []
+
+
+def test_pretrain_keeps_the_sync_rules_for_lost_answers(
+    amber_server: Any, proxy: Any, clean_env: Any
+) -> None:
+    from boonamber.facade.results import GetPretrainResult, PostPretrainResult
+
+    percents: list[int] = []
+
+    async def scenario() -> tuple[Any, Any]:
+        async with client_of(amber_server, url=proxy.url, timeout=(5, 0.5)) as amber:
+            mid = (await amber.post_model("async-pretrain"))["id"]
+            await amber.configure(mid, 1, streaming_window=1)
+            # the answer to the last chunk is lost: the status shows the upload complete,
+            # so the chunk is not sent again
+            proxy.add_rule(lambda s: s.header("chunkspec") == "3:3", hang=1.5, times=1)
+            done = await amber.post_pretrain(
+                mid,
+                [float(i % 9) for i in range(30)],
+                chunk_size=10,
+                workers=1,
+                progress=lambda sent, total, percent=None: percents.append(percent),
+            )
+            other = (await amber.post_model("async-pretrain-2"))["id"]
+            await amber.configure(other, 1, streaming_window=1)
+            started = await amber.post_pretrain(other, [0.5] * 20, block=False)
+            return done, started
+
+    done, started = run(scenario())
+    assert type(done) is GetPretrainResult and done.status == "Pretrained"
+    assert percents[-1] == 100
+    specs = [s.header("chunkspec") for s in proxy.requests("POST", "/pretrain")]
+    assert specs.count("3:3") == 1
+    polls = proxy.requests("GET", "/pretrain")
+    assert polls and polls[0].at > min(
+        s.at for s in proxy.requests("POST", "/pretrain") if s.header("chunkspec") == "3:3"
+    )  # looked before deciding
+    assert type(started) is PostPretrainResult and started.txn_id
