@@ -140,9 +140,6 @@ def _fail(message: str) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the server until SIGINT/SIGTERM; returns the process exit code."""
-    from boonamber.local.runner import limit_blas_threads
-
-    limit_blas_threads()  # before numpy is imported
     from boonamber.local.runner import bind_socket, open_service, server_url, uvicorn_config
     from boonamber.profiles import write_profile
 

@@ -44,7 +44,10 @@ def open_service(
     journal_max_ops: int = DEFAULT_JOURNAL_MAX_OPS,
     synchronous: str = DEFAULT_SYNCHRONOUS,
 ) -> Service:
-    """The service on the SQLite database ``db_path`` (``:memory:`` for a throwaway one)."""
+    """The service on the SQLite database ``db_path`` (``:memory:`` for a throwaway one).
+    BLAS is limited first (for ``serve`` and EmbeddedServer alike; it only takes effect when
+    numpy is not loaded yet)."""
+    limit_blas_threads()
     from boonamber.local.service import Service
     from boonamber.local.storage import Store
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -116,3 +119,22 @@ def test_put_data_with_nothing_to_apply_is_a_400(checked_api: Any, make_model: A
     assert info.value.status == 400
     assert "nothing to apply" in orjson.loads(info.value.body)["message"]
     assert checked_api.get_usage(model_id).endpoints.put_data.total_calls == usage
+
+
+def test_embedded_server_asks_for_one_blas_thread() -> None:
+    # Started before numpy loads, an EmbeddedServer (like serve: the same open_service) sets
+    # the BLAS variables the environment leaves unset (one thread) and keeps the ones it sets.
+    code = (
+        "import os, sys\n"
+        "from boonamber.local import EmbeddedServer\n"
+        "with EmbeddedServer() as server:\n"
+        "    assert 'numpy' in sys.modules\n"
+        "    print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["OMP_NUM_THREADS"] = "3"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "3"]
