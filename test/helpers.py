@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import ast
+import http.client
 import json
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: The root of the checkout.
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +65,91 @@ def wait_pretrained(api: Any, model_id: str, timeout: float = 60.0) -> Any:
         if state.status != "Pretraining" or time.monotonic() > deadline:
             return state
         time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- faults at the HTTP level
+
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+@dataclass
+class Answer:
+    """An upstream answer as a :class:`FaultProxy` passes it on (a rule may change it)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+#: ``rule(method, path, headers, answer)``: the answer to pass on, or None to drop it (the client's
+#: connection is closed without an answer; the upstream did the work).
+Rule = Callable[[str, str, dict[str, str], Answer], Answer | None]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away (the point of some faults) is not an error here
+
+
+class FaultProxy:
+    """A loopback HTTP/1.1 proxy in front of ``upstream`` (a server's ``.../v2`` URL) that
+    forwards every request and lets ``rule`` change or drop each answer; ``url`` is its own
+    ``.../v2`` URL. ``hold(method, path, headers)``, when given, runs before a request is
+    forwarded (it may block, to make a server look slow)."""
+
+    def __init__(
+        self,
+        upstream: str,
+        rule: Rule,
+        hold: Callable[[str, str, dict[str, str]], None] | None = None,
+    ) -> None:
+        self.upstream = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                if hold is not None:
+                    hold(self.command, self.path, headers)
+                conn = http.client.HTTPConnection(
+                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
+                )
+                try:
+                    conn.request(self.command, self.path, body=body or None, headers=headers)
+                    upstream = conn.getresponse()
+                    answer = Answer(
+                        upstream.status,
+                        [(k, v) for k, v in upstream.getheaders() if k.lower() not in _HOP],
+                        upstream.read(),
+                    )
+                finally:
+                    conn.close()
+                passed = rule(self.command, self.path, headers, answer)
+                if passed is None:
+                    self.close_connection = True
+                    return
+                self.send_response(passed.status)
+                for k, v in passed.headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(passed.body)))
+                self.end_headers()
+                self.wfile.write(passed.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v2"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -10,12 +10,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import Answer, FaultProxy
 
 from boonamber import AmberClient
 from boonamber.cli import main
@@ -222,20 +224,57 @@ def test_ctrl_c_during_a_stream_reports_what_was_sent(
     assert amber.get_status(mid)["sampleCount"] >= sent
 
 
+class _StillPretraining:
+    """HTTP-level fault for a client that is waiting: the last chunk's answer says
+    ``Pretraining`` (202, as the cloud answers at once), and every ``getPretrain`` is held until
+    ``release()`` — so the client is certainly polling when Ctrl-C comes, however fast the
+    server pretrains."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.polls = 0
+
+    def rule(self, method: str, path: str, headers: dict[str, str], answer: Answer) -> Answer:
+        if method == "POST" and path.endswith("/pretrain") and answer.status in (200, 202):
+            body = json.loads(answer.body)
+            body.update(status="Pretraining", message="Pretraining: 0% done")
+            return Answer(202, answer.headers, json.dumps(body).encode())
+        return answer
+
+    def hold(self, method: str, path: str, headers: dict[str, str]) -> None:
+        if method == "GET" and path.endswith("/pretrain"):
+            self.polls += 1
+            self.released.wait(timeout=60)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 def test_ctrl_c_while_waiting_says_the_server_keeps_pretraining(
-    amber: AmberClient, new_model: Callable[..., str], tmp_path: Path
+    amber: AmberClient,
+    amber_server: Any,
+    new_model: Callable[..., str],
+    tmp_path: Path,
 ) -> None:
-    path = write_csv(tmp_path / "big.csv", NAMES, rows(600_000), [0, 1, 2])
-    mid = new_model(training={"bufferingSamples": 1000, "learningMaxSamples": 600_000})
-    proc = _start(["pretrain", mid, str(path), "--progress"], dict(os.environ))
+    path = write_csv(tmp_path / "big.csv", NAMES, rows(20_000), [0, 1, 2])
+    mid = new_model(training={"bufferingSamples": 1000, "learningMaxSamples": 20_000})
+    fault = _StillPretraining()
+    proxy = FaultProxy(amber_server.url, fault.rule, hold=fault.hold)
+    env = dict(os.environ, AMBER_SERVER=proxy.url)
+    proc = _start(["pretrain", mid, str(path), "--progress"], env)
     try:
-        seen = _wait_for(proc, b"pretraining:", timeout=120)
-        assert b"pretraining: 100%" not in seen  # still waiting when Ctrl-C comes
+        _wait_for(proc, b"pretraining:", timeout=120)
+        deadline = time.monotonic() + 30
+        while fault.polls == 0:  # its first getPretrain is held: it is waiting
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+        fault.release()
+        proxy.close()
     assert proc.returncode == 130
     text = err.decode()
     assert f"the server keeps pretraining model {mid}" in text

@@ -7,80 +7,38 @@ the client never hears of it.
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
 import pytest
 import urllib3
-from helpers import wait_pretrained
+from helpers import Answer, FaultProxy, wait_pretrained
 
 import boonamber.v2 as v2
 from boonamber import AmberClient
 
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
-
-class DroppingProxy:
+class DroppingProxy(FaultProxy):
     """Forwards to ``upstream``; drops the answer of the first ``times`` matching requests."""
 
     def __init__(self, upstream: str, drop: Callable[[str, str, dict[str, str]], bool], times: int):
-        self.upstream = urlsplit(upstream)
         self.drop, self.left = drop, times
         self.dropped: list[str] = []
         self.lock = threading.Lock()
-        proxy = self
+        super().__init__(upstream, self._rule)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                conn = http.client.HTTPConnection(
-                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
-                )
-                try:
-                    conn.request(self.command, self.path, body=body or None, headers=headers)
-                    answer = conn.getresponse()
-                    payload = answer.read()
-                    out = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP]
-                finally:
-                    conn.close()
-                with proxy.lock:
-                    drop = proxy.left > 0 and proxy.drop(self.command, self.path, headers)
-                    if drop:
-                        proxy.left -= 1
-                        proxy.dropped.append(headers.get("chunkspec") or "1:1")
-                if drop:  # the work is done upstream; the client gets no answer
-                    self.close_connection = True
-                    return
-                self.send_response(answer.status)
-                for k, v in out:
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v2"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _rule(
+        self, method: str, path: str, headers: dict[str, str], answer: Answer
+    ) -> Answer | None:
+        with self.lock:
+            if self.left > 0 and self.drop(method, path, headers):
+                self.left -= 1
+                self.dropped.append(headers.get("chunkspec") or "1:1")
+                return None  # the work is done upstream; the client gets no answer
+        return answer
 
 
 @pytest.fixture
