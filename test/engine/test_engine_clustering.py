@@ -62,3 +62,56 @@ def test_l1_is_bit_stable_across_batch_shapes() -> None:
     rows = np.array([l1(a[i : i + 1], b[i : i + 1])[0] for i in range(300)])
     assert np.array_equal(l1(a, b), rows)
     assert np.array_equal(l1(a, b[0]), np.array([l1(a[i], b[0]) for i in range(300)]))
+
+
+def _line_store(values: np.ndarray) -> TemplateStore:
+    store = TemplateStore(Blocks(1, 1), 1, keep_raw=False)
+    store.set_all(values[:, None], None)
+    return store
+
+
+def _brute_nearest(z: np.ndarray, store: TemplateStore) -> tuple[np.ndarray, np.ndarray]:
+    every = np.abs(z[:, None, :] - store.z[None, :, :]).sum(axis=-1)
+    best = every.argmin(axis=1)  # first minimum: ties -> lowest index
+    return best, every[np.arange(len(z)), best]
+
+
+@pytest.mark.parametrize("trial", range(8))
+def test_length_one_search_equals_brute_force_with_ties(trial: int) -> None:
+    """Pattern length 1 takes the sorted-line search: same index (ties -> lowest) and distance
+    as every distance, with duplicated templates, exact midpoints and many templates."""
+    rng = np.random.default_rng(trial)
+    k = [3, 40, 3000][trial % 3]
+    grid = rng.integers(0, 64, k) / 64.0  # dyadic: exact midpoints, duplicated values
+    store = _line_store(rng.permutation(grid))
+    mids = (np.arange(-1, 66) + 0.5) / 64.0  # ties between the two neighbours
+    z = np.concatenate((mids, grid, rng.uniform(-0.2, 1.2, 500)))[:, None]
+    idx, d = nearest(np.ascontiguousarray(z), store)
+    want_idx, want_d = _brute_nearest(z, store)
+    assert (idx == want_idx).all() and (d == want_d).all()
+
+
+def test_length_one_search_falls_back_where_rounding_ties_far_templates() -> None:
+    """Templates closer than the rounding of |v - t| can resolve: the result still equals the
+    brute force (lowest index among equal rounded distances)."""
+    tiny = np.spacing(1.0) / 4
+    store = _line_store(np.array([3 * tiny, 0.5, tiny, 2 * tiny, 0.0]))
+    z = np.array([[1.0], [0.75], [0.0], [tiny], [0.25]])
+    idx, d = nearest(z, store)
+    want_idx, want_d = _brute_nearest(z, store)
+    assert (idx == want_idx).all() and (d == want_d).all()
+
+
+@pytest.mark.parametrize("pv", [0.0, 0.001, 0.02, 0.1])
+def test_length_one_leader_equals_brute_force(pv: float) -> None:
+    """Leader clustering of length-1 patterns (templates created mid-chunk, quantised values
+    giving ties) equals the brute-force leader."""
+    rng = np.random.default_rng(int(pv * 1000))
+    z = (np.round(rng.uniform(0, 1, 6000) * 256) / 256)[:, None]
+    z[3000:] = rng.uniform(0, 1, (3000, 1))  # late novelty: templates created inside chunks
+    store = TemplateStore(Blocks(1, 1), 1, keep_raw=False)
+    res = leader_assign(store, z, None, pv)
+    want_ids, want_templates = brute_leader(z, pv)
+    assert res.stop == len(z)
+    assert (res.index == want_ids).all()
+    assert np.array_equal(store.z, want_templates)

@@ -102,6 +102,7 @@ class TemplateStore:
         self.keep_raw = keep_raw
         self.pivot_max = int(min(PIVOT_MAX, math.sqrt(PIVOT_WORK / max(1, length))))
         self.count = 0
+        self._line: tuple[int, F64, I64] | None = None  # (count, values, indices): see line()
         self._alloc(max(1, min(64, _INITIAL_VALUES // max(1, length))))
 
     def _alloc(self, cap: int) -> None:
@@ -112,6 +113,7 @@ class TemplateStore:
         self._raw = np.zeros((cap, self.length if self.keep_raw else 0))
         tcap = min(cap, self.pivot_max)
         self._td = np.zeros((tcap, tcap))  # template-to-template L1 distances
+        self._line = None
 
     @property
     def pivots(self) -> bool:
@@ -127,6 +129,14 @@ class TemplateStore:
     def raw(self) -> F64:
         """Raw (clipped) templates, shape (count, length); empty columns if not kept."""
         return self._raw[: self.count]
+
+    def line(self) -> tuple[F64, I64]:
+        """Length-1 templates as a line: the distinct values ascending and, for each, the
+        lowest template index holding it (cached until the templates change)."""
+        if self._line is None or self._line[0] != self.count:
+            values, first = np.unique(self._z[: self.count, 0], return_index=True)
+            self._line = (self.count, values, first.astype(np.int64))
+        return self._line[1], self._line[2]
 
     def add(self, z: F64, raw: F64 | None = None) -> int:
         """Append one template; returns its 0-based index."""
@@ -159,6 +169,7 @@ class TemplateStore:
         n = len(z)
         self._alloc(max(1, n))
         self.count = 0
+        self._line = None
         for i in range(n):
             self.add(z[i], None if raw is None else raw[i])
 
@@ -201,6 +212,10 @@ def nearest(
         return np.full(m, -1, dtype=np.int64), np.full(m, np.inf)
     if m == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if store.length == 1:
+        found = _nearest_on_line(zc[:, 0], store)
+        if found is not None:
+            return found
     if m * k * store.length <= BRUTE_CELLS:  # small request: every exact distance is cheaper
         every = np.abs(zc[:, None, :] - store.z[None, :, :]).sum(axis=-1)  # rows as in l1()
         best = every.argmin(axis=1)  # first minimum: ties -> lowest index
@@ -236,6 +251,31 @@ def nearest(
     first[1:] = sr[1:] != sr[:-1]
     pick = order[first]  # one per row, rows ascending
     return all_c[pick].astype(np.int64), all_d[pick]
+
+
+def _nearest_on_line(v: F64, store: TemplateStore) -> tuple[I64, F64] | None:
+    """Exact nearest template for length-1 patterns ``v``: only the two templates around each
+    value (np.searchsorted on the sorted values) can be nearest; ties -> lowest index.
+
+    The distance is ``|v - t|`` as :func:`l1` computes it. That rounding is monotone in ``t``,
+    so beyond each neighbour distances only grow, and strictly once neighbouring values differ
+    by more than the rounding can absorb; None (use the general search) when they don't."""
+    values, first = store.line()
+    ku = len(values)
+    if ku > 1:
+        scale = 2.0 * max(float(np.abs(values).max()), float(np.abs(v).max()))
+        if float(np.diff(values).min()) <= 4.0 * float(np.spacing(scale)):
+            return None
+    pos = np.searchsorted(values, v)  # values[pos - 1] < v <= values[pos]
+    right = np.minimum(pos, ku - 1)
+    left = np.maximum(pos - 1, 0)
+    dr = np.abs(v - values[right])
+    dl = np.abs(v - values[left])
+    ir, il = first[right], first[left]
+    take_right = (dr < dl) | ((dr == dl) & (ir < il))
+    idx: I64 = np.where(take_right, ir, il)
+    d: F64 = np.where(take_right, dr, dl)
+    return idx, d
 
 
 @dataclass
