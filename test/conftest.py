@@ -18,24 +18,11 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from helpers import login_api
 
 if TYPE_CHECKING:
     from boonamber.local.embedded import EmbeddedServer
     from boonamber.v2 import DefaultApi
-
-
-def login_api(url: str, license_key: str, secret_key: str) -> DefaultApi:
-    """A generated client for ``url`` holding a fresh ID token of the given account."""
-    import boonamber.v2 as v2
-
-    configuration = v2.Configuration(host=url)
-    api = v2.DefaultApi(v2.ApiClient(configuration))
-    tokens = api.post_oauth2_access(
-        v2.PostOauth2AccessRequest(licenseKey=license_key, secretKey=secret_key)
-    )
-    configuration.api_key["Authorization"] = tokens.id_token
-    configuration.api_key_prefix["Authorization"] = "Bearer"
-    return api
 
 
 @pytest.fixture(scope="session")

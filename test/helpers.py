@@ -56,6 +56,28 @@ VERSION_KEYS = frozenset(
 )
 
 
+def login_api(url: str, license_key: str, secret_key: str) -> Any:
+    """A generated client (``boonamber.v2.DefaultApi``) for ``url`` holding a fresh ID token of
+    the given account."""
+    import boonamber.v2 as v2
+
+    configuration = v2.Configuration(host=url)
+    api = v2.DefaultApi(v2.ApiClient(configuration))
+    tokens = api.post_oauth2_access(
+        v2.PostOauth2AccessRequest(licenseKey=license_key, secretKey=secret_key)
+    )
+    configuration.api_key["Authorization"] = tokens.id_token
+    configuration.api_key_prefix["Authorization"] = "Bearer"
+    return api
+
+
+def csv_values(values: Any) -> str:
+    """``values`` (anything numpy takes) as the comma-separated text of a postData body."""
+    import numpy as np
+
+    return ",".join(str(v) for v in np.asarray(values).ravel())
+
+
 def wait_pretrained(api: Any, model_id: str, timeout: float = 60.0) -> Any:
     """Poll getPretrain (generated client ``api``) until the model is no longer Pretraining or
     ``timeout`` seconds passed; returns the last getPretrain answer."""

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+from helpers import csv_values
 
 import boonamber.v2 as v2
 from boonamber.local.engine import AmberModel
@@ -18,10 +19,6 @@ CONFIG = {
     "training": {"bufferingSamples": 100, "learningMaxSamples": 600},
 }
 SIGNAL = np.round(np.sin(np.arange(3000) / 5.0) * 4, 4)
-
-
-def csv(values: Any) -> str:
-    return ",".join(str(v) for v in np.asarray(values).ravel())
 
 
 def configured(api: Any, label: str) -> str:
@@ -37,7 +34,7 @@ def test_parallel_requests_on_one_model_and_many(amber_api: Any) -> None:
 
     def post(args: tuple[str, Any]) -> int:
         model_id, batch = args
-        reply = amber_api.post_data(v2.PostDataRequest(data=csv(batch)), model_id)
+        reply = amber_api.post_data(v2.PostDataRequest(data=csv_values(batch)), model_id)
         return len(reply.analytics.id)
 
     jobs = [(shared, b) for b in batches] + [(m, b) for m in others for b in batches[:10]]
@@ -64,7 +61,7 @@ def test_cold_models_replay_to_the_same_state(fresh_server: Any, amber_login: An
         batch = SIGNAL[i : i + 30]
         expected = engine.process(batch)
         for model_id in (a, b):
-            got = api.post_data(v2.PostDataRequest(data=csv(batch)), model_id)
+            got = api.post_data(v2.PostDataRequest(data=csv_values(batch)), model_id)
             assert got.analytics.to_dict() == expected
         if i == 600:
             engine.outage()

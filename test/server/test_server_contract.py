@@ -14,16 +14,12 @@ import numpy as np
 import orjson
 import pytest
 import urllib3
-from helpers import VERSION_KEYS, wait_pretrained
+from helpers import VERSION_KEYS, csv_values, wait_pretrained
 
 import boonamber.v2 as v2
 from boonamber.v2.exceptions import ApiException
 
 SIGNAL = np.round(np.sin(np.arange(4000) / 7.0) * 10 + 20, 4)
-
-
-def csv(values: Any) -> str:
-    return ",".join(str(v) for v in np.asarray(values).ravel())
 
 
 def expect_error(status: int, fn: Any, *args: Any, **kwargs: Any) -> str:
@@ -165,7 +161,7 @@ def test_model_label_validation(checked_api: Any, amber_server: Any, spec_checke
 
 def test_copy_keeps_state_and_applies_label_rule(checked_api: Any, make_model: Any) -> None:
     src = make_model("source", features=1, window=5, buffering=100)
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:600])), src)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:600])), src)
     copy = checked_api.post_model_copy(src)
     assert copy.label == "source" and copy.id != src  # no label: the source's is kept
     named = checked_api.post_model_copy(src, body=v2.PostModelCopyRequest(label="named"))
@@ -175,7 +171,7 @@ def test_copy_keeps_state_and_applies_label_rule(checked_api: Any, make_model: A
         for key in ("state", "sample_count", "cluster_count"):
             assert getattr(s1, key) == getattr(s2, key)
         assert checked_api.get_config(copy.id).to_dict() == checked_api.get_config(src).to_dict()
-        nxt = csv(SIGNAL[600:700])
+        nxt = csv_values(SIGNAL[600:700])
         a1 = checked_api.post_data(v2.PostDataRequest(data=nxt), src).analytics.to_dict()
         a2 = checked_api.post_data(v2.PostDataRequest(data=nxt), copy.id).analytics.to_dict()
         assert a1 == a2
@@ -218,7 +214,7 @@ def test_config_roundtrip_and_wipe(checked_api: Any, make_model: Any) -> None:
     assert cfg.training.buffering_samples == 20 and cfg.training.learning_max_clusters == 50
     assert checked_api.get_config(model_id).to_dict() == cfg.to_dict()
     data = np.column_stack([SIGNAL[:100] / 4, SIGNAL[100:200]])
-    checked_api.post_data(v2.PostDataRequest(data=csv(data)), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(data)), model_id)
     assert checked_api.get_status(model_id).sample_count > 0
     checked_api.post_config(body, model_id)  # wipes and restarts
     status = checked_api.get_status(model_id)
@@ -300,7 +296,7 @@ def test_post_data_streams_through_the_states(checked_api: Any, make_model: Any)
     states = []
     for start in range(0, 2000, 250):
         chunk = SIGNAL[start : start + 250]
-        reply = checked_api.post_data(v2.PostDataRequest(data=csv(chunk)), model_id)
+        reply = checked_api.post_data(v2.PostDataRequest(data=csv_values(chunk)), model_id)
         analytics = reply.analytics.to_dict()
         assert set(analytics) == {
             "ID",
@@ -370,7 +366,7 @@ def test_learning(checked_api: Any, make_model: Any) -> None:
         400, checked_api.post_learning, v2.PostLearningRequest(state="Learning"), model_id
     )
     assert "Buffering" in msg
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:600])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:600])), model_id)
     assert checked_api.get_status(model_id).state == "Monitoring"
     reply = checked_api.post_learning(
         v2.PostLearningRequest(
@@ -384,9 +380,9 @@ def test_learning(checked_api: Any, make_model: Any) -> None:
     reply = checked_api.post_learning(v2.PostLearningRequest(state="Buffering"), model_id)
     assert reply.status.state == "Buffering" and reply.status.cluster_count == clusters
     # Buffering 100 vectors, then Autotuning waits 125 more
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:200])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:200])), model_id)
     assert checked_api.get_status(model_id).state == "Autotuning"
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[200:300])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[200:300])), model_id)
     assert checked_api.get_status(model_id).state in ("Learning", "Monitoring")
 
 
@@ -446,7 +442,7 @@ def test_nano_status_and_summary(checked_api: Any, make_model: Any) -> None:
     expect_error(400, checked_api.get_nano_status, unconfigured)
     expect_error(400, checked_api.get_summary, unconfigured)
     model_id = make_model("nano", features=1, window=5, buffering=100)
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:500])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:500])), model_id)
     nano = checked_api.get_nano_status(model_id)
     assert nano.cluster_count == checked_api.get_status(model_id).cluster_count
     assert len(nano.cluster_sizes) == nano.cluster_count + 1
@@ -493,20 +489,20 @@ def test_usage_counts_each_operation(checked_api: Any, make_model: Any) -> None:
 def test_outage_clears_the_window(checked_api: Any, make_model: Any) -> None:
     expect_error(400, checked_api.post_outage, make_model("outage-raw"))
     model_id = make_model("outage", features=1, window=4, buffering=10)
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:50])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:50])), model_id)
     count = checked_api.get_status(model_id).sample_count
     ack = checked_api.post_outage(model_id)
     assert ack.code == 200 and ack.message
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[50:53])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[50:53])), model_id)
     assert checked_api.get_status(model_id).sample_count == count  # window refilling
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[53:54])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[53:54])), model_id)
     assert checked_api.get_status(model_id).sample_count == count + 1
 
 
 def test_root_cause(checked_api: Any, make_model: Any) -> None:
     model_id = make_model("rc", features=2, window=2, buffering=50)
     data = np.column_stack([SIGNAL[:400], SIGNAL[400:800] * 0.5])
-    checked_api.post_data(v2.PostDataRequest(data=csv(data)), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(data)), model_id)
     clusters = checked_api.get_status(model_id).cluster_count
     assert clusters >= 2
     bracketed = checked_api.get_root_cause(model_id, clusters="[1,2]").root_cause_list
@@ -537,7 +533,7 @@ def test_diagnostic_is_a_tar_of_the_model_state(checked_api: Any, make_model: An
     from boonamber.local.engine import AmberModel
 
     model_id = make_model("diag", features=1, window=3, buffering=20)
-    checked_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:100])), model_id)
+    checked_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:100])), model_id)
     blob = checked_api.get_diagnostic(model_id)
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         names = {m.name.split("/")[-1]: m for m in tar.getmembers()}
@@ -562,7 +558,7 @@ def test_pretrain_whole(checked_api: Any, make_model: Any, fmt: str) -> None:
     assert checked_api.get_pretrain(model_id).status == "None"
     values = SIGNAL[:3000].astype(np.float32)
     if fmt == "csv":
-        data = csv(values)
+        data = csv_values(values)
     else:
         data = base64.b64encode(values.astype("<f4").tobytes()).decode()
     info = checked_api.post_pretrain_with_http_info(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import csv_values, login_api
 
 import boonamber.v2 as v2
 from boonamber.local.engine import AmberModel
@@ -26,20 +27,6 @@ CONFIG = {
     "features": [{"name": "a"}, {"name": "b"}],
     "training": {"bufferingSamples": 150, "learningMaxSamples": 1200},
 }
-
-
-def csv(values: Any) -> str:
-    return ",".join(str(v) for v in np.asarray(values).ravel())
-
-
-def login(url: str, license_key: str, secret_key: str) -> Any:
-    api = v2.DefaultApi(v2.ApiClient(v2.Configuration(host=url)))
-    tokens = api.post_oauth2_access(
-        v2.PostOauth2AccessRequest(licenseKey=license_key, secretKey=secret_key)
-    )
-    api.api_client.configuration.api_key["Authorization"] = tokens.id_token
-    api.api_client.configuration.api_key_prefix["Authorization"] = "Bearer"
-    return api
 
 
 def script() -> list[tuple[str, Any]]:
@@ -62,7 +49,7 @@ def script() -> list[tuple[str, Any]]:
 def run_step(api: Any, model_id: str, step: tuple[str, Any]) -> Any:
     kind, arg = step
     if kind == "data":
-        return api.post_data(v2.PostDataRequest(data=csv(arg)), model_id).analytics.to_dict()
+        return api.post_data(v2.PostDataRequest(data=csv_values(arg)), model_id).analytics.to_dict()
     if kind == "outage":
         return api.post_outage(model_id).to_dict()
     if kind == "fusion":
@@ -74,7 +61,7 @@ def run_step(api: Any, model_id: str, step: tuple[str, Any]) -> Any:
 def test_restart_keeps_models_and_state(fresh_server: Any, tmp_path: Path) -> None:
     steps = script()
     reference = fresh_server()
-    ref_api = login(reference.url, reference.license_key, reference.secret_key)
+    ref_api = login_api(reference.url, reference.license_key, reference.secret_key)
     ref_id = ref_api.post_model(v2.PostModelRequest(label="ref")).id
     ref_api.post_config(v2.PostConfigRequest.from_dict(CONFIG), ref_id)
     expected = [run_step(ref_api, ref_id, s) for s in steps]
@@ -87,11 +74,11 @@ def test_restart_keeps_models_and_state(fresh_server: Any, tmp_path: Path) -> No
         server.service.models.journal_max_ops = 7  # snapshots and journal replay both in play
         if part == 0:
             lk, sk = server.license_key, server.secret_key
-            api = login(server.url, lk, sk)
+            api = login_api(server.url, lk, sk)
             model_id = api.post_model(v2.PostModelRequest(label="durable")).id
             api.post_config(v2.PostConfigRequest.from_dict(CONFIG), model_id)
         else:
-            api = login(server.url, lk, sk)
+            api = login_api(server.url, lk, sk)
         results += [run_step(api, model_id, s) for s in steps[lo:hi]]
         if part < 2:
             status_before = api.get_status(model_id).to_dict()
@@ -132,7 +119,7 @@ def test_kill_9_loses_no_acknowledged_request(tmp_path: Path) -> None:
     try:
         profile = _wait_profile(license_file, proc)
         assert oct(os.stat(license_file).st_mode & 0o777) == "0o600"
-        api = login(profile["server"], profile["license-key"], profile["secret-key"])
+        api = login_api(profile["server"], profile["license-key"], profile["secret-key"])
         model_id = api.post_model(v2.PostModelRequest(label="kill")).id
         api.post_config(v2.PostConfigRequest.from_dict(CONFIG), model_id)
         pairs = np.column_stack([DATA[:4000], DATA[4000:]])
@@ -143,7 +130,7 @@ def test_kill_9_loses_no_acknowledged_request(tmp_path: Path) -> None:
         def stream() -> None:
             for batch in batches:
                 try:
-                    reply = api.post_data(v2.PostDataRequest(data=csv(batch)), model_id)
+                    reply = api.post_data(v2.PostDataRequest(data=csv_values(batch)), model_id)
                 except Exception:
                     return  # the server is gone
                 acked.append(reply)
@@ -166,7 +153,7 @@ def test_kill_9_loses_no_acknowledged_request(tmp_path: Path) -> None:
     try:
         profile2 = _wait_profile(license_file, proc, after=before)
         assert profile2["license-key"] == profile["license-key"]  # the account was reused
-        api = login(profile2["server"], profile2["license-key"], profile2["secret-key"])
+        api = login_api(profile2["server"], profile2["license-key"], profile2["secret-key"])
         status = api.get_status(model_id)
         # Every acknowledged batch is there; at most the one in flight was applied too.
         last_acked = acked[-1].status.sample_count
@@ -178,7 +165,7 @@ def test_kill_9_loses_no_acknowledged_request(tmp_path: Path) -> None:
         for i in range(n_acked):
             assert acked[i].analytics.to_dict() == expected[i]
         for i in range(applied, applied + 40):
-            got = api.post_data(v2.PostDataRequest(data=csv(batches[i])), model_id)
+            got = api.post_data(v2.PostDataRequest(data=csv_values(batches[i])), model_id)
             assert got.analytics.to_dict() == expected[i]
         assert api.get_status(model_id).sample_count == engine.status().sample_count
     finally:
@@ -204,7 +191,7 @@ def test_sigterm_stops_within_seconds_with_work_in_flight(tmp_path: Path) -> Non
     proc = _serve(db, license_file)
     try:
         profile = _wait_profile(license_file, proc)
-        api = login(profile["server"], profile["license-key"], profile["secret-key"])
+        api = login_api(profile["server"], profile["license-key"], profile["secret-key"])
         model_id = api.post_model(v2.PostModelRequest(label="term")).id
         config = {
             "streamingWindow": 100,
@@ -241,7 +228,7 @@ def test_sigterm_stops_within_seconds_with_work_in_flight(tmp_path: Path) -> Non
     proc = _serve(db, license_file)
     try:
         profile = _wait_profile(license_file, proc, after=before)
-        api = login(profile["server"], profile["license-key"], profile["secret-key"])
+        api = login_api(profile["server"], profile["license-key"], profile["secret-key"])
         status = api.get_status(model_id)
         acked = outcome and not isinstance(outcome[0], Exception)
         assert status.sample_count == (outcome[0].status.sample_count if acked else 0)

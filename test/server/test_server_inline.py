@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from helpers import csv_values, login_api
 
 import boonamber.v2 as v2
 from boonamber.local.engine import AmberModel
@@ -23,20 +24,6 @@ CONFIG = {
 SIGNAL = np.round(np.sin(np.arange(4000) / 6.0) * 2 + np.sin(np.arange(4000) / 2.3), 4)
 
 
-def csv(values: Any) -> str:
-    return ",".join(str(v) for v in np.asarray(values).ravel())
-
-
-def login(url: str, license_key: str, secret_key: str) -> Any:
-    api = v2.DefaultApi(v2.ApiClient(v2.Configuration(host=url)))
-    tokens = api.post_oauth2_access(
-        v2.PostOauth2AccessRequest(licenseKey=license_key, secretKey=secret_key)
-    )
-    api.api_client.configuration.api_key["Authorization"] = tokens.id_token
-    api.api_client.configuration.api_key_prefix["Authorization"] = "Bearer"
-    return api
-
-
 def test_loop_and_thread_calls_on_one_model_keep_their_order(
     fresh_server: Any, tmp_path: Path
 ) -> None:
@@ -44,12 +31,12 @@ def test_loop_and_thread_calls_on_one_model_keep_their_order(
     server = fresh_server(db_path=db)
     server.service.models.journal_max_ops = 7  # snapshots taken on the loop and on threads
     keys = server.license_key, server.secret_key
-    api = login(server.url, *keys)
+    api = login_api(server.url, *keys)
     model_id = api.post_model(v2.PostModelRequest(label="inline")).id
     api.post_config(v2.PostConfigRequest.from_dict(CONFIG), model_id)
     engine = AmberModel(parse_config(CONFIG))
     # Buffering to Monitoring in one large post (a worker thread runs it).
-    head = api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:1000])), model_id)
+    head = api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:1000])), model_id)
     assert head.analytics.to_dict() == engine.process(SIGNAL[:1000])
     assert head.status.state == "Monitoring"
     batches = [SIGNAL[i : i + 10] for i in range(1000, 3000, 10)]  # small: on the loop
@@ -57,7 +44,7 @@ def test_loop_and_thread_calls_on_one_model_keep_their_order(
 
     def stream() -> list[dict[str, Any]]:
         return [
-            api.post_data(v2.PostDataRequest(data=csv(b)), model_id).analytics.to_dict()
+            api.post_data(v2.PostDataRequest(data=csv_values(b)), model_id).analytics.to_dict()
             for b in batches
         ]
 
@@ -73,7 +60,7 @@ def test_loop_and_thread_calls_on_one_model_keep_their_order(
     server.stop()
 
     server = fresh_server(db_path=db)
-    api = login(server.url, *keys)
+    api = login_api(server.url, *keys)
     assert api.get_model(model_id).label == labels[-1]
     usage = api.get_usage(model_id)
     assert usage.total_samples == 3000
@@ -81,7 +68,7 @@ def test_loop_and_thread_calls_on_one_model_keep_their_order(
     assert usage.endpoints.put_model.total_calls == len(labels)
     assert api.get_status(model_id).sample_count == engine.status().sample_count
     tail = SIGNAL[3000:3010]
-    reply = api.post_data(v2.PostDataRequest(data=csv(tail)), model_id)
+    reply = api.post_data(v2.PostDataRequest(data=csv_values(tail)), model_id)
     assert reply.analytics.to_dict() == engine.process(tail)
 
 
@@ -89,13 +76,13 @@ def test_loop_calls_wait_for_a_model_busy_on_a_thread(amber_api: Any) -> None:
     model_id = amber_api.post_model(v2.PostModelRequest(label="busy")).id
     amber_api.post_config(v2.PostConfigRequest.from_dict(CONFIG), model_id)
     engine = AmberModel(parse_config(CONFIG))
-    amber_api.post_data(v2.PostDataRequest(data=csv(SIGNAL[:1000])), model_id)
+    amber_api.post_data(v2.PostDataRequest(data=csv_values(SIGNAL[:1000])), model_id)
     engine.process(SIGNAL[:1000])
     large = SIGNAL[1000:3000]  # 16 KB+: a worker thread runs it, holding the model
     small = [SIGNAL[i : i + 5] for i in range(3000, 3200, 5)]
 
     def post(values: Any) -> int:
-        reply = amber_api.post_data(v2.PostDataRequest(data=csv(values)), model_id)
+        reply = amber_api.post_data(v2.PostDataRequest(data=csv_values(values)), model_id)
         return len(reply.analytics.id)
 
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from helpers import wait_pretrained
+from helpers import csv_values, wait_pretrained
 
 import boonamber.v2 as v2
 from boonamber.local import feeder as feeder_module
@@ -20,12 +20,8 @@ from boonamber.v2.exceptions import ApiException
 DATA = np.round(np.sin(np.arange(6000) / 9.0) * 5 + np.cos(np.arange(6000) / 31.0), 4)
 
 
-def csv(values: Any) -> str:
-    return ",".join(str(v) for v in np.asarray(values).ravel())
-
-
 def chunks(values: Any, n: int) -> list[str]:
-    return [csv(part) for part in np.array_split(np.asarray(values), n)]
+    return [csv_values(part) for part in np.array_split(np.asarray(values), n)]
 
 
 def post_chunk(api: Any, model_id: str, data: str, spec: str, txn: str) -> Any:
@@ -43,7 +39,7 @@ def error(fn: Any, *args: Any, **kwargs: Any) -> tuple[int, str]:
 def fingerprint(api: Any, model_id: str) -> tuple[Any, ...]:
     status = api.get_status(model_id)
     config = api.get_config(model_id).to_dict()
-    probe = api.post_data(v2.PostDataRequest(data=csv(DATA[:300])), model_id)
+    probe = api.post_data(v2.PostDataRequest(data=csv_values(DATA[:300])), model_id)
     return (
         status.state,
         status.sample_count,
@@ -55,7 +51,7 @@ def fingerprint(api: Any, model_id: str) -> tuple[Any, ...]:
 
 def test_chunks_out_of_order_equal_one_request(checked_api: Any, make_model: Any) -> None:
     whole = make_model("whole", features=1, window=8)
-    checked_api.post_pretrain(v2.PostPretrainRequest(data=csv(DATA)), whole)
+    checked_api.post_pretrain(v2.PostPretrainRequest(data=csv_values(DATA)), whole)
     assert wait_pretrained(checked_api, whole).status == "Pretrained"
 
     model_id = make_model("chunked", features=1, window=8)
@@ -174,7 +170,7 @@ def test_background_pretraining_202_and_resume_after_restart(
         v2.PostConfigRequest.from_dict({"streamingWindow": 4, "features": [{"name": "x"}]}),
         model_id,
     )
-    info = api.post_pretrain_with_http_info(v2.PostPretrainRequest(data=csv(DATA)), model_id)
+    info = api.post_pretrain_with_http_info(v2.PostPretrainRequest(data=csv_values(DATA)), model_id)
     assert info.status_code == 202 and info.data.status == "Pretraining"
     state = api.get_pretrain(model_id)
     assert state.status == "Pretraining" and "50%" in state.message
