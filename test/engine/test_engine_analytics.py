@@ -107,6 +107,34 @@ def test_small_batches_match_one_batch() -> None:
         assert oms == om_ref.tolist()  # exact: same sums, same divisions
 
 
+def test_ring_history_and_small_fir_match_the_vectorised_ones() -> None:
+    """AH on a ring-kept AD history (updated in place, wrapping around) and fir9 in plain
+    Python equal the vectorised functions on the same stream, whatever the batch sizes."""
+    rng = np.random.default_rng(12)
+    for window, k2, p in [(20, 3, 0.5), (7, 1, 0.5), (300, 6, 0.7), (64, 2, 0.3)]:
+        ad = (rng.random(3000) < p).astype(np.int64)
+        ref = ah_reference(ad.tolist(), window, k2)
+        ring, pos, ah0, reset, ahs, at = np.zeros(window, dtype=np.int64), 0, 0, False, [], 0
+        while at < len(ad):
+            n = int(rng.integers(1, min(window, an.SMALL_BATCH) + 1))
+            part = ad[at : at + n].tolist()
+            got, pos = an.anomaly_history_ring(part, ring, pos, ah0, reset, k2)
+            ah0, reset = got[-1], got[-1] >= k2 and part[-1] == 0
+            ahs += got
+            at += len(part)
+        assert ahs == ref
+        assert an.oldest_first(ring, pos).tolist() == ad[-window:].tolist()
+    x = rng.integers(0, 1001, 2000).astype(np.int64)
+    want, _ = an.fir9(x, np.zeros(an.FIR_TAPS - 1, dtype=np.int64))
+    hist, got_all, at = np.zeros(an.FIR_TAPS - 1, dtype=np.int64), [], 0
+    while at < len(x):
+        n = int(rng.integers(1, an.SMALL_BATCH + 1))
+        got, hist = an.fir9_small(x[at : at + n].tolist(), hist)
+        got_all += got
+        at += n
+    assert got_all == want.tolist()
+
+
 def test_poisson_levels_and_compliance() -> None:
     # lambda 2: P(X<=4)=0.947, P(X<=5)=0.983 -> AW1 at AH 4; P(X<=6)=0.9955, P(X<=7)=0.9989 -> 6
     assert an.poisson_level(2.0, 0.95) == 4

@@ -93,6 +93,47 @@ def test_monitoring_split_invariance_and_restore(make_model: Factory, sines: Sin
         assert report(getattr(m4, view)()) == report(getattr(m2, view)()), view
 
 
+@pytest.mark.parametrize(
+    ("features", "window", "history"), [(1, 25, 400), (3, 4, 7), (2, 1, 10_000)]
+)
+def test_small_monitoring_batches_match_one_batch(make_model: Factory, sines: Sines,
+                                                  features: int, window: int,
+                                                  history: int) -> None:  # fmt: skip
+    """Monitoring batches of up to SMALL_BATCH patterns take the plain-Python path (and the AD
+    history its ring); any mix with vectorised batches gives the same analytics and the same
+    snapshot as one batch: clipping, ghosts, warnings, a history shorter than a batch."""
+    from boonamber.local.engine.analytics import SMALL_BATCH
+
+    x = stream(sines, 9000, features)
+    x[7000 * features : 7050 * features] *= 3.0  # beyond the learned ranges: clipped
+    m = make_model(features, window, bufferingSamples=1000, learningMaxSamples=2000,
+                   historyWindow=history)  # fmt: skip
+    m.process_array(x[: 2000 * features])
+    assert m.status().state == "Monitoring"
+    snap = m.to_bytes()
+    rest = x[2000 * features :]
+    ref_model = AmberModel.from_bytes(snap)
+    ref = feed(ref_model, rest, [])
+    assert (ref["ID"] < 0).sum() > 10 and ref["AW"].max() > 0
+    n = len(rest) // features
+    rng = np.random.default_rng(features)
+    sizes = [10, SMALL_BATCH, SMALL_BATCH + 1, 1, history + 3]
+    cuts, at = [], 0
+    while at < n:
+        at += int(sizes[len(cuts) % len(sizes)] if len(cuts) < 200 else rng.integers(1, 90))
+        cuts.append(at)
+    m2 = AmberModel.from_bytes(snap)
+    parts, clipped = [], 0
+    for a, b in itertools.pairwise([0, *[c for c in cuts if c < n], n]):
+        parts.append(m2.process_array(rest[a * features : b * features]))
+        clipped += m2.last_clipped
+    assert_same(ref, {k: np.concatenate([q[k] for q in parts]) for k in ref})
+    assert clipped == ref_model.last_clipped > 0
+    assert m2.to_bytes() == ref_model.to_bytes()
+    for view in ("status", "nano_status", "summary"):
+        assert report(getattr(m2, view)()) == report(getattr(ref_model, view)()), view
+
+
 def test_snapshot_in_every_state(make_model: Factory, sines: Sines) -> None:
     x = sines(3000).ravel()
     m = make_model(1, 10, bufferingSamples=500, learningMaxSamples=1500)

@@ -49,6 +49,22 @@ def fir9(x: I64, hist: I64) -> tuple[I64, I64]:
     return out.astype(np.int64), ext[-(FIR_TAPS - 1) :].copy()
 
 
+def fir9_small(x: list[int], hist: I64) -> tuple[list[int], I64]:
+    """:func:`fir9` in plain Python for short inputs: the weighted sum is carried from one
+    output to the next (S_{t+1} = 2 (S_t - 256 x_{t-8}) + x_{t+1}), exact in integers."""
+    ext = hist.tolist() + x
+    top = 1 << (FIR_TAPS - 1)  # 256, the weight of the oldest input
+    total = 0
+    for v in ext[: FIR_TAPS - 1]:
+        total = 2 * total + v  # the first window without its newest input
+    out = []
+    for t, v in enumerate(x):
+        total = 2 * total + v  # now the window ext[t : t + 9]
+        out.append(total // _FIR_SUM)
+        total -= top * ext[t]
+    return out, np.array(ext[-(FIR_TAPS - 1) :], dtype=np.int64)
+
+
 def raw_index(size: I64, size_max: I64) -> I64:
     """RI = 1000 - floor(1000 ln S_c / ln S_max); 0 where S_max <= 1."""
     smax = np.maximum(size_max, 1).astype(np.float64)
@@ -167,7 +183,8 @@ def anomaly_history(
         x = ad - ext[:n]
         new_hist = ext[n:].copy()
     if n <= SMALL_BATCH:
-        return _anomaly_history_small(x.tolist(), ad.tolist(), ah0, reset_next, k2), new_hist
+        ah_small = _anomaly_history_small(x.tolist(), ad.tolist(), ah0, reset_next, k2)
+        return np.array(ah_small, dtype=np.int64), new_hist
     ah = np.zeros(n, dtype=np.int64)
     start, a0, reset = 0, ah0, reset_next
     while start < n:
@@ -190,7 +207,32 @@ def anomaly_history(
     return ah, new_hist
 
 
-def _anomaly_history_small(x: list[int], ad: list[int], ah0: int, reset: bool, k2: int) -> I64:
+def oldest_first(ring: I64, pos: int) -> I64:
+    """A history kept as a ring (oldest value at ``pos``) in plain order, oldest first."""
+    return ring if pos == 0 else np.concatenate((ring[pos:], ring[:pos]))
+
+
+def anomaly_history_ring(
+    ad: list[int], ring: I64, pos: int, ah0: int, reset_next: bool, k2: int
+) -> tuple[list[int], int]:
+    """:func:`anomaly_history` for up to SMALL_BATCH values (a list) on a history kept as a
+    ring: ``ring[pos]`` is the oldest AD value. The ring is updated in place (no copy of the
+    whole history); returns AH and the new ``pos``. Needs ``len(ad) <= len(ring)``."""
+    n, size = len(ad), len(ring)
+    head = min(n, size - pos)  # slots pos.. up to the end, then from the start
+    old = ring[pos : pos + head].tolist()
+    if head < n:
+        old += ring[: n - head].tolist()
+    x = [a - b for a, b in zip(ad, old, strict=True)]
+    ring[pos : pos + head] = ad[:head]
+    if head < n:
+        ring[: n - head] = ad[head:]
+    return _anomaly_history_small(x, ad, ah0, reset_next, k2), (pos + n) % size
+
+
+def _anomaly_history_small(
+    x: list[int], ad: list[int], ah0: int, reset: bool, k2: int
+) -> list[int]:
     """anomaly_history's loop in plain Python for one block (same running sum, running
     minimum and restart after the first trigger)."""
     n = len(x)
@@ -209,7 +251,7 @@ def _anomaly_history_small(x: list[int], ad: list[int], ah0: int, reset: bool, k
                 break
         else:
             start = n
-    return np.array(ah, dtype=np.int64)
+    return ah
 
 
 def warning_level(ah: I64, k1: int, k2: int) -> I64:

@@ -70,7 +70,8 @@ class _State:
     ri_hist: I64 = field(default_factory=lambda: _i64(an.FIR_TAPS - 1))
     ni_hist: I64 = field(default_factory=lambda: _i64(an.FIR_TAPS - 1))
     om_hist: I64 = field(default_factory=_i64)
-    ad_hist: I64 = field(default_factory=_i64)
+    ad_hist: I64 = field(default_factory=_i64)  # the last historyWindow AD values, a ring:
+    ad_pos: int = 0  # ad_hist[ad_pos] is the oldest (snapshots store it oldest first, pos 0)
     ah: int = 0
     last_ad: int = 0
     last_aw: int = 0
@@ -409,7 +410,7 @@ class AmberModel:
         s.lam = max(hits, 1) * hw / (10.0 * max(s.n_train, 1))
         s.k1 = an.poisson_level(s.lam, an.AW1_P)
         s.k2 = max(s.k1, an.poisson_level(s.lam, an.AW2_P))
-        s.ad_hist = _i64(hw)
+        s.ad_hist, s.ad_pos = _i64(hw), 0
         s.ah = s.last_ad = s.last_aw = 0
         s.last_cs = 100
         self._tables = None
@@ -423,9 +424,13 @@ class AmberModel:
         if a >= end:
             return
         scaler = self._scaler_or_raise()
-        seg = ext[m + a - w + 1 : m + end]
-        view = windows(scaler.vectors(seg), w)
+        clipped = scaler.clip(ext[m + a - w + 1 : m + end])
+        view = windows(scaler.scale_clipped(clipped), w)
         p = len(view)
+        if p <= an.SMALL_BATCH:
+            idx, dist = nearest(np.ascontiguousarray(view), self._store, s.pv)
+            self._monitor_small(idx, dist, clipped, a, end, out)
+            return
         idx = np.empty(p, dtype=np.int64)
         dist = np.empty(p)
         step = chunk_rows(self._store.count, self._store.length)
@@ -437,7 +442,7 @@ class AmberModel:
         ids = np.where(matched, idx + 1, 0).astype(np.int64)
         ids[unmatched] = -(s.ghost_next + 1 + np.arange(len(unmatched), dtype=np.int64))
         if len(unmatched):
-            self._add_ghosts(ids, unmatched, seg, scaler)
+            self._add_ghosts(ids, unmatched, clipped)
         ri_t, pi_t = self._lookup_tables()
         safe = np.maximum(idx, 0)
         has = idx >= 0
@@ -449,7 +454,10 @@ class AmberModel:
         ns, s.ni_hist = an.fir9(ni, s.ni_hist)
         ad = (si >= s.threshold).astype(np.int64)
         reset = s.last_aw == 2 and s.last_ad == 0
-        ah, s.ad_hist = an.anomaly_history(ad, s.ad_hist, s.ah, reset, s.k2)
+        ah, s.ad_hist = an.anomaly_history(
+            ad, an.oldest_first(s.ad_hist, s.ad_pos), s.ah, reset, s.k2
+        )
+        s.ad_pos = 0
         aw = an.warning_level(ah, s.k1, s.k2)
         cs = an.compliance(ah, s.k2)
         om, s.om_hist = an.op_mode(ids, s.om_hist)
@@ -461,18 +469,74 @@ class AmberModel:
         for k, v in res.items():
             out[k][a:end] = v
 
+    def _monitor_small(
+        self, idx: I64, dist: F64, clipped: F64, a: int, end: int, out: Analytics
+    ) -> None:
+        """The analytics of ``_monitor`` for up to ``an.SMALL_BATCH`` patterns, in plain Python
+        (numpy's per-call cost dominates there): the same integer and float operations in the
+        same order, so the results are identical (test_engine_streaming)."""
+        s = self._s
+        pv = s.pv
+        ri_t, pi_t = self._lookup_tables()
+        ri_list, pi_list = ri_t.tolist(), pi_t.tolist()
+        ids: list[int] = []
+        ri: list[int] = []
+        pi: list[int] = []
+        ni: list[int] = []
+        unmatched: list[int] = []
+        for j, (c, d) in enumerate(zip(idx.tolist(), dist.tolist(), strict=True)):
+            near = (ri_list[c] if ri_list else 0) if c >= 0 else 1000
+            if d <= pv:
+                ids.append(c + 1)
+                ri.append(near)
+                pi.append(pi_list[c] if pi_list else 0)
+                ni.append(0)
+            else:
+                unmatched.append(j)
+                ids.append(-(s.ghost_next + len(unmatched)))
+                ri.append(1000)
+                pi.append(1000)
+                x = min(max((d - pv) / pv, 0.0), 1.0)  # an.novelty_index, one value
+                v = 1000.0 * (x + (1.0 - x) * float(near) / 2000.0)
+                ni.append(min(max(math.floor(v + 0.5), 0), 1000))
+        id_arr = np.array(ids, dtype=np.int64)
+        if unmatched:
+            self._add_ghosts(id_arr, np.array(unmatched, dtype=np.int64), clipped)
+        si, s.ri_hist = an.fir9_small(ri, s.ri_hist)
+        ns, s.ni_hist = an.fir9_small(ni, s.ni_hist)
+        thr, k1, k2 = s.threshold, s.k1, s.k2
+        ad = [1 if v >= thr else 0 for v in si]
+        reset = s.last_aw == 2 and s.last_ad == 0
+        if len(ad) <= len(s.ad_hist):
+            ah, s.ad_pos = an.anomaly_history_ring(ad, s.ad_hist, s.ad_pos, s.ah, reset, k2)
+        else:
+            ah_arr, s.ad_hist = an.anomaly_history(
+                np.array(ad, dtype=np.int64), an.oldest_first(s.ad_hist, s.ad_pos), s.ah, reset, k2
+            )
+            ah, s.ad_pos = ah_arr.tolist(), 0
+        aw = [2 if v >= k2 else 1 if v >= k1 else 0 for v in ah]
+        cs = [(200 * min(max(k2 - v, 0), k2) + k2) // (2 * k2) for v in ah]  # an.compliance
+        om, s.om_hist = an.op_mode(id_arr, s.om_hist)
+        s.ah, s.last_ad, s.last_aw, s.last_cs = ah[-1], ad[-1], aw[-1], cs[-1]
+        res: dict[str, Any] = {
+            "ID": id_arr, "RI": ri, "SI": si, "AD": ad, "AH": ah, "AW": aw, "NI": ni,
+            "NS": ns, "NW": [v / 500.0 for v in ns], "OM": om, "CS": cs, "PI": pi,
+        }  # fmt: skip
+        for k, v in res.items():
+            out[k][a:end] = v
+
     def _ghost_cap(self) -> int:
         """How many unmatched Monitoring patterns are kept for root cause."""
         return max(MIN_GHOSTS, MAX_GHOST_VALUES // max(1, self.config.pattern_length))
 
-    def _add_ghosts(self, ids: I64, unmatched: I64, seg: F64, scaler: Scaler) -> None:
+    def _add_ghosts(self, ids: I64, unmatched: I64, clipped: F64) -> None:
         """Keep the patterns ``unmatched`` (rows of this segment's windows) in the ghost ring:
         ghost -g lives in slot (g - 1) % cap; the ring grows by doubling up to cap, so a post
         costs what it adds, not what is kept."""
         s = self._s
         cap = self._ghost_cap()
         tail = unmatched[-cap:]  # older ones would be overwritten within this call
-        raw = scaler.clip_patterns(windows(seg, self._window)[tail])
+        raw = windows(clipped, self._window)[tail]
         s.ghost_next += len(unmatched)
         need = min(s.ghost_next, cap)
         if need > len(s.ghost_ids):
@@ -823,7 +887,11 @@ class AmberModel:
                     v = v[: s.buf_n]
                 elif f.name in ("ghost_ids", "ghost_raw"):
                     v = v[: min(s.ghost_next, self._ghost_cap())]
+                elif f.name == "ad_hist":
+                    v = an.oldest_first(v, s.ad_pos)
                 arrays[f.name] = v
+            elif f.name == "ad_pos":
+                scalars[f.name] = 0  # ad_hist is stored oldest first
             elif isinstance(v, TrainingConfig):
                 scalars[f.name] = v.to_dict()
             else:

@@ -41,13 +41,12 @@ def as_vectors(values: object, feature_count: int) -> F64:
             f"number of values ({arr.size}) is not a multiple of the feature count "
             f"({feature_count})"
         )
-    finite = np.isfinite(arr)
-    if not finite.all():
-        pos = int(np.argmin(finite))
-        raise InputError(f"value at position {pos} is not a finite number ({arr[pos]!r})")
-    big = np.abs(arr) > MAX_ABS_VALUE
-    if big.any():
-        pos = int(np.argmax(big))
+    if not (np.abs(arr) <= MAX_ABS_VALUE).all():  # one pass: NaN fails the comparison too
+        finite = np.isfinite(arr)
+        if not finite.all():
+            pos = int(np.argmin(finite))
+            raise InputError(f"value at position {pos} is not a finite number ({arr[pos]!r})")
+        pos = int(np.argmax(np.abs(arr) > MAX_ABS_VALUE))
         raise InputError(f"value at position {pos} ({arr[pos]!r}) is {OUT_OF_RANGE}")
     return np.ascontiguousarray(arr).reshape(-1, feature_count)
 
@@ -73,11 +72,6 @@ class Scaler:
         out: F64 = np.minimum(np.maximum(x, self.lo), self.hi)
         return out
 
-    def clip_patterns(self, raw: F64) -> F64:
-        """Clip raw patterns (m, F*W) in wire order to the feature ranges."""
-        f = len(self.lo)
-        return self.clip(raw.reshape(len(raw), -1, f)).reshape(len(raw), -1)
-
     def outside(self, x: F64) -> int:
         """How many values of vectors ``x`` (n, F) lie outside their feature's range (and
         are therefore clipped)."""
@@ -85,7 +79,12 @@ class Scaler:
 
     def vectors(self, x: F64) -> F64:
         """Scaled vectors (n, F) from raw vectors."""
-        return (self.clip(x) - self.lo) * self.scale
+        return self.scale_clipped(self.clip(x))
+
+    def scale_clipped(self, clipped: F64) -> F64:
+        """Scaled vectors (n, F) from vectors already clipped to the ranges."""
+        out: F64 = (clipped - self.lo) * self.scale
+        return out
 
     def patterns(self, raw: F64) -> F64:
         """Scaled patterns (m, F*W) from raw patterns in wire order (lag-major)."""
