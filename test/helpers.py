@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import http.client
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -103,9 +104,12 @@ class Answer:
     body: bytes
 
 
-#: ``rule(method, path, headers, answer)``: the answer to pass on, or None to drop it (the client's
-#: connection is closed without an answer; the upstream did the work).
-Rule = Callable[[str, str, dict[str, str], Answer], Answer | None]
+#: ``before(method, path, headers, body)``, before a request is forwarded: an answer to give
+#: instead of forwarding it, or None to forward it (it may block, to make a server look slow).
+Before = Callable[[str, str, dict[str, str], bytes], Answer | None]
+#: ``after(method, path, headers, answer)``: the answer to pass on, or None to drop it (the
+#: client's connection is closed without an answer; the upstream did the work).
+After = Callable[[str, str, dict[str, str], Answer], Answer | None]
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -116,16 +120,20 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FaultProxy:
-    """A loopback HTTP/1.1 proxy in front of ``upstream`` (a server's ``.../v2`` URL) that
-    forwards every request and lets ``rule`` change or drop each answer; ``url`` is its own
-    ``.../v2`` URL. ``hold(method, path, headers)``, when given, runs before a request is
-    forwarded (it may block, to make a server look slow)."""
+    """A loopback HTTP/1.1 proxy in front of ``upstream`` (a server's ``.../v2`` URL): forwards
+    every request, with ``before`` and ``after`` hooks to answer instead, delay, change or drop
+    answers; ``url`` is its own ``.../v2`` URL (HTTPS with ``tls=(cert, key)``, mutual TLS with
+    ``client_ca``; on ``port``, 0 for a free one). Hooks see headers without hop-by-hop ones."""
 
     def __init__(
         self,
         upstream: str,
-        rule: Rule,
-        hold: Callable[[str, str, dict[str, str]], None] | None = None,
+        after: After | None = None,
+        *,
+        before: Before | None = None,
+        port: int = 0,
+        tls: tuple[str, str] | None = None,
+        client_ca: str | None = None,
     ) -> None:
         self.upstream = urlsplit(upstream)
         proxy = self
@@ -140,22 +148,12 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                if hold is not None:
-                    hold(self.command, self.path, headers)
-                conn = http.client.HTTPConnection(
-                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
+                answer = None if before is None else before(self.command, self.path, headers, body)
+                if answer is None:
+                    answer = proxy.forward(self.command, self.path, headers, body)
+                passed = (
+                    answer if after is None else after(self.command, self.path, headers, answer)
                 )
-                try:
-                    conn.request(self.command, self.path, body=body or None, headers=headers)
-                    upstream = conn.getresponse()
-                    answer = Answer(
-                        upstream.status,
-                        [(k, v) for k, v in upstream.getheaders() if k.lower() not in _HOP],
-                        upstream.read(),
-                    )
-                finally:
-                    conn.close()
-                passed = rule(self.command, self.path, headers, answer)
                 if passed is None:
                     self.close_connection = True
                     return
@@ -168,9 +166,32 @@ class FaultProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v2"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = _QuietServer(("127.0.0.1", port), Handler)
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            if client_ca is not None:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(client_ca)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}{self.upstream.path}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True).start()
+
+    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        """The upstream's answer to the request."""
+        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=120)
+        try:
+            conn.request(method, path, body=body or None, headers=headers)
+            upstream = conn.getresponse()
+            return Answer(
+                upstream.status,
+                [(k, v) for k, v in upstream.getheaders() if k.lower() not in _HOP],
+                upstream.read(),
+            )
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -241,10 +241,11 @@ class _StillPretraining:
             return Answer(202, answer.headers, json.dumps(body).encode())
         return answer
 
-    def hold(self, method: str, path: str, headers: dict[str, str]) -> None:
+    def hold(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         if method == "GET" and path.endswith("/pretrain"):
             self.polls += 1
             self.released.wait(timeout=60)
+        return None  # then forwarded
 
     def release(self) -> None:
         self.released.set()
@@ -259,7 +260,7 @@ def test_ctrl_c_while_waiting_says_the_server_keeps_pretraining(
     path = write_csv(tmp_path / "big.csv", NAMES, rows(20_000), [0, 1, 2])
     mid = new_model(training={"bufferingSamples": 1000, "learningMaxSamples": 20_000})
     fault = _StillPretraining()
-    proxy = FaultProxy(amber_server.url, fault.rule, hold=fault.hold)
+    proxy = FaultProxy(amber_server.url, fault.rule, before=fault.hold)
     env = dict(os.environ, AMBER_SERVER=proxy.url)
     proc = _start(["pretrain", mid, str(path), "--progress"], env)
     try:

@@ -3,25 +3,20 @@ records every request and injects faults (the only stand-in the facade tests use
 
 from __future__ import annotations
 
-import http.client
 import json
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+from helpers import Answer, FaultProxy
 
 from boonamber.facade import AmberClient, RetryPolicy
 
 #: Fast retries for tests (the real defaults wait seconds).
 FAST_RETRY = RetryPolicy(max_retries=3, initial_backoff=0.01, max_backoff=0.05)
-
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 
 
 @dataclass
@@ -65,13 +60,16 @@ class Rule:
 
 @dataclass
 class RecordingProxy:
-    """A reverse proxy in front of the local server (``url`` ends in ``/v2``)."""
+    """Records every request through a :class:`helpers.FaultProxy` in front of the local server
+    and applies the first matching :class:`Rule` (``url`` ends in ``/v2``)."""
 
     upstream: str
     url: str = ""
     seen: list[Seen] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the request each thread is handling (between the proxy's two hooks)
+    _current: threading.local = field(default_factory=threading.local)
 
     def add_rule(self, match: Callable[[Seen], bool], **kwargs: Any) -> Rule:
         rule = Rule(match=match, **kwargs)
@@ -102,67 +100,35 @@ class RecordingProxy:
                     return rule
         return None
 
+    def before(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer | None:
+        """Record the request; wait or answer instead of forwarding as its rule says."""
+        seen = Seen(method, path, headers, body, time.monotonic())
+        with self.lock:
+            self.seen.append(seen)
+        rule = self._rule_for(seen)
+        self._current.request = (seen, rule)
+        if rule is not None and rule.delay:
+            time.sleep(rule.delay)
+        seen.forwarded_at = time.monotonic()
+        if rule is None or rule.respond is None:
+            return None
+        status, extra, payload = rule.respond
+        return Answer(status, list({"Content-Type": "application/json", **extra}.items()), payload)
 
-def _handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
-    target = urlsplit(proxy.upstream)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            seen = Seen(self.command, self.path, dict(self.headers.items()), body, time.monotonic())
-            with proxy.lock:
-                proxy.seen.append(seen)
-            rule = proxy._rule_for(seen)
-            if rule is not None and rule.delay:
-                time.sleep(rule.delay)
-            seen.forwarded_at = time.monotonic()
-            if rule is not None and rule.respond is not None:
-                status, headers, payload = rule.respond
-                resp_headers = {"Content-Type": "application/json", **headers}
-            else:
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
-                try:
-                    fwd = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                    conn.request(self.command, self.path, body=body or None, headers=fwd)
-                    upstream = conn.getresponse()
-                    payload = upstream.read()
-                    status = upstream.status
-                    resp_headers = {
-                        k: v
-                        for k, v in upstream.getheaders()
-                        if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"
-                    }
-                finally:
-                    conn.close()
-            if rule is not None and rule.hang:
-                time.sleep(rule.hang)
-            seen.status, seen.response = status, payload
-            try:
-                self.send_response(status)
-                for key, value in resp_headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
-        do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-    return Handler
+    def after(self, method: str, path: str, headers: dict[str, str], answer: Answer) -> Answer:
+        """Record the answer (after the rule's ``hang``)."""
+        seen, rule = self._current.request
+        if rule is not None and rule.hang:
+            time.sleep(rule.hang)
+        seen.status, seen.response = answer.status, answer.body
+        return answer
 
 
 @pytest.fixture
 def make_proxy() -> Iterator[Callable[..., RecordingProxy]]:
     """``make_proxy(upstream_url, port=0, tls=(cert, key), client_ca=None)`` -> a started
     :class:`RecordingProxy` (HTTPS when ``tls`` is given; mutual TLS with ``client_ca``)."""
-    servers: list[ThreadingHTTPServer] = []
+    started: list[FaultProxy] = []
 
     def make(
         upstream: str,
@@ -171,27 +137,16 @@ def make_proxy() -> Iterator[Callable[..., RecordingProxy]]:
         client_ca: str | None = None,
     ) -> RecordingProxy:
         proxy = RecordingProxy(upstream=upstream)
-        server = ThreadingHTTPServer(("127.0.0.1", port), _handler(proxy))
-        server.daemon_threads = True
-        scheme = "http"
-        if tls is not None:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*tls)
-            if client_ca is not None:
-                context.verify_mode = ssl.CERT_REQUIRED
-                context.load_verify_locations(client_ca)
-            server.socket = context.wrap_socket(server.socket, server_side=True)
-            scheme = "https"
-        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-        servers.append(server)
-        port = server.server_address[1]
-        proxy.url = f"{scheme}://127.0.0.1:{port}{urlsplit(upstream).path}"
+        server = FaultProxy(
+            upstream, proxy.after, before=proxy.before, port=port, tls=tls, client_ca=client_ca
+        )
+        started.append(server)
+        proxy.url = server.url
         return proxy
 
     yield make
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    for server in started:
+        server.close()
 
 
 @pytest.fixture
