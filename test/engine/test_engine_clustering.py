@@ -115,3 +115,93 @@ def test_length_one_leader_equals_brute_force(pv: float) -> None:
     assert res.stop == len(z)
     assert (res.index == want_ids).all()
     assert np.array_equal(store.z, want_templates)
+
+
+def _line_data(kind: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Length-1 scaled values of several shapes: uniform, quantised (exact ties), a smooth
+    walk, a tight cluster then novelty (templates created late), integers on a grid."""
+    if kind == 0:
+        return rng.uniform(0, 1, n)
+    if kind == 1:
+        return np.round(rng.uniform(0, 1, n) * 64) / 64
+    if kind == 2:
+        walk = np.cumsum(rng.normal(0, 0.01, n))
+        return (walk - walk.min()) / (np.ptp(walk) + 1e-9)
+    if kind == 3:
+        return np.concatenate((rng.normal(0.5, 0.001, n // 2), rng.uniform(0, 1, n - n // 2)))
+    return rng.integers(0, 1000, n) / 999.0
+
+
+def _brute_line_leader(
+    v: np.ndarray, pv: float, cap: int | None, templates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Leader clustering of 1-D values, one value at a time (from ``templates``)."""
+    t = templates.copy()
+    ids = np.zeros(len(v), dtype=np.int64)
+    for j, x in enumerate(v):
+        if len(t):
+            d = np.abs(x - t)
+            k = int(d.argmin())  # ties -> lowest index
+            if d[k] <= pv:
+                ids[j] = k
+                continue
+        if cap is not None and len(t) >= cap:
+            return ids[:j], t, j
+        t = np.append(t, x)
+        ids[j] = len(t) - 1
+        if cap is not None and len(t) >= cap:
+            return ids[: j + 1], t, j + 1
+    return ids, t, len(v)
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_count_on_line_equals_generic_count(trial: int) -> None:
+    """The dedicated 1-D count (autotuning) gives the generic count-only leader's templates and
+    stop, ties, saturation (cap) and pv 0 included."""
+    rng = np.random.default_rng(trial)
+    v = _line_data(trial % 5, int(rng.integers(1, 20000)), rng)
+    pv = float(rng.choice([0.0, 0.001, 0.01, 0.0123, 1 / 64, 0.05, 0.2]))
+    cap = int(rng.choice([1, 5, 300, 10**9]))
+    store = TemplateStore(Blocks(1, 1), 1, keep_raw=False)
+    res = leader_assign(store, v[:, None], None, pv, cap=cap, count_only=True)
+    assert clustering.count_on_line(v, pv, cap) == (store.count, res.stop)
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_length_one_leader_with_bucket_tables_equals_brute_force(trial: int) -> None:
+    """Long runs of length-1 patterns (bucket tables in use) from a store that already holds
+    templates, selected by ``rows``, with raw patterns kept: the brute-force leader's ids,
+    templates, raw templates and stop (cap)."""
+    rng = np.random.default_rng(100 + trial)
+    v = _line_data(trial % 5, 12000, rng)
+    pv = float([0.01, 1 / 64, 0.05, 0.0123][trial % 4])
+    cap = [None, 40, None][trial % 3]
+    store = TemplateStore(Blocks(1, 1), 1, keep_raw=True)
+    prior = v[:2000]
+    leader_assign(store, prior[:, None], None, pv, None, 3.0 * prior[:, None])
+    start = store.z[:, 0].copy()
+    rows = rng.permutation(np.arange(2000, 12000))
+    res = leader_assign(store, v[:, None], rows, pv, cap, 3.0 * v[:, None])
+    ids, templates, stop = _brute_line_leader(v[rows], pv, cap, start)
+    assert res.stop == stop
+    assert np.array_equal(res.index[:stop], ids)
+    assert np.array_equal(store.z[:, 0], templates)
+    assert np.array_equal(store.raw[:, 0], 3.0 * templates)
+
+
+@pytest.mark.parametrize("pv", [1 / 64, 0.01, 0.2])
+def test_line_table_settles_only_exact_answers(pv: float) -> None:
+    """Every value a bucket settles gets the brute-force nearest (ties -> lowest index),
+    duplicated templates and values at bucket edges and midpoints included."""
+    rng = np.random.default_rng(7)
+    store = _line_store(rng.integers(0, 64, 200) / 64.0)
+    values, first = store.line()
+    table = clustering.LineTable(values, first, pv, 4096)
+    edges = values[0] - pv + (values[-1] - values[0] + 2 * pv) * np.arange(4097) / 4096
+    z = np.concatenate((edges, (values[:-1] + values[1:]) / 2, rng.uniform(-0.5, 1.5, 20000)))
+    idx = table.lookup(z)
+    settled = idx >= 0
+    assert settled.mean() > 0.5
+    want, d = _brute_nearest(z[:, None], store)
+    assert np.array_equal(idx[settled], want[settled])
+    assert (d[settled] <= pv).all()

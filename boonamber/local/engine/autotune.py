@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .clustering import Blocks, TemplateStore, leader_assign
+from .clustering import Blocks, TemplateStore, count_on_line, leader_assign
 from .config import DEFAULT_PV, FeatureConfig
 from .patterns import MIN_RANGE
 
@@ -75,9 +75,13 @@ def cluster_count(source: F64, rows: I64 | None, pv: float, blocks: Blocks, limi
     only matters in log scale there: it is in its "explosion").
     """
     n = len(source) if rows is None else len(rows)
-    store = TemplateStore(blocks, source.shape[1], keep_raw=False)
-    res = leader_assign(store, source, rows, pv, cap=limit, count_only=True)
-    return float(store.count) if res.stop >= n else store.count * n / res.stop
+    if source.shape[1] == 1:
+        count, stop = count_on_line(source[:, 0] if rows is None else source[rows, 0], pv, limit)
+    else:
+        store = TemplateStore(blocks, source.shape[1], keep_raw=False)
+        res = leader_assign(store, source, rows, pv, cap=limit, count_only=True)
+        count, stop = store.count, res.stop
+    return float(count) if stop >= n else count * n / stop
 
 
 def _kneedle_score(xs: F64, ys: F64, x0: float, x1: float, y0: float, y1: float) -> F64:

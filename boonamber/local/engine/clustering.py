@@ -18,11 +18,16 @@ The last two are checked only for the pairs the first lets through.
 A template can only be nearer than the best known one if both bounds allow it, so the result is
 identical to a brute-force search whatever the chunking (every exact distance goes through
 :func:`l1`).
+
+Length-1 patterns (one feature, window 1) have their own exact paths: the nearest template on
+the sorted template values (:func:`_nearest_on_line`, settled per bucket by :class:`LineTable`
+for long runs) and a counting-only leader for autotuning (:func:`count_on_line`).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,6 +283,149 @@ def _nearest_on_line(v: F64, store: TemplateStore) -> tuple[I64, F64] | None:
     return idx, d
 
 
+LINE_FIRST_CHUNK = 64  # count_on_line: values in its first chunk (then x4 per chunk) ...
+LINE_MAX_CHUNK = 16384  # ... up to this many
+
+
+def count_on_line(v: F64, pv: float, cap: int) -> tuple[int, int]:
+    """Leader clustering of length-1 patterns ``v``, counting only: (templates created,
+    patterns processed), stopping right after the ``cap``-th template (like
+    :func:`leader_assign` with ``count_only`` from an empty store).
+
+    A pattern is matched when some template lies within ``pv`` (``|v - t| <= pv`` as
+    :func:`l1` rounds it). That rounding is monotone in ``t``, so the two templates around a
+    value (one each side) decide it. Each chunk is checked against the templates before it
+    in one vectorised pass; only its unmatched values are walked (bisect on the sorted
+    templates, including those the walk creates).
+    """
+    n = len(v)
+    if cap <= 0:
+        return 0, 0
+    line: list[float] = []  # templates, ascending
+    ordered = np.zeros(0)
+    a, step = 0, LINE_FIRST_CHUNK
+    while a < n:
+        b = min(n, a + step)
+        c = v[a:b]
+        if line:
+            k = len(ordered)
+            pos = np.searchsorted(ordered, c)
+            near_r = np.abs(c - ordered[np.minimum(pos, k - 1)]) <= pv
+            near_l = np.abs(c - ordered[np.maximum(pos - 1, 0)]) <= pv
+            cand = np.flatnonzero(~(near_r | near_l))
+        else:
+            cand = np.arange(b - a)
+        if cand.size:
+            for j, x in zip(cand.tolist(), c[cand].tolist(), strict=True):
+                i = bisect_left(line, x)  # line[i - 1] < x <= line[i]
+                if (i < len(line) and abs(x - line[i]) <= pv) or (i and abs(x - line[i - 1]) <= pv):
+                    continue
+                insort(line, x)
+                if len(line) >= cap:
+                    return len(line), a + j + 1
+            ordered = np.array(line)
+        a, step = b, min(LINE_MAX_CHUNK, 4 * step)
+    return len(line), n
+
+
+class LineTable:
+    """Bucket lookup of the nearest length-1 template for the values a bucket table can settle.
+
+    The span [first template - pv, last template + pv] is cut into equal buckets. A bucket
+    holds a template index when no nearest-template boundary (midpoint of neighbouring
+    template values) comes within ``margin`` of it and both its ends lie within ``pv`` of that
+    template (then so does everything between: ``|v - t|`` is monotone on each side of t);
+    else -1 (those values take the exact search). ``margin`` dwarfs the rounding of the
+    bucket arithmetic and of ``|v - t|``, so a settled bucket's index is the exact answer.
+    """
+
+    def __init__(self, values: F64, first: I64, pv: float, buckets: int) -> None:
+        lo, hi = float(values[0]) - pv, float(values[-1]) + pv
+        self.buckets = buckets
+        self.inv = buckets / (hi - lo)
+        self.off = 1.0 - lo * self.inv  # bucket j (1-based) covers [lo + (j-1) w, lo + j w)
+        margin = 1e-9 * max(1.0, abs(lo), abs(hi))
+        edges = lo + (hi - lo) * np.arange(buckets + 1) / buckets
+        x0, x1 = edges[:-1] - margin, edges[1:] + margin
+        mids = (values[:-1] + values[1:]) / 2.0
+        p = np.searchsorted(mids, x0, side="left")
+        clean = p == np.searchsorted(mids, x1, side="right")
+        t = values[p]
+        clean &= (np.abs(x0 - t) <= pv - margin) & (np.abs(x1 - t) <= pv - margin)
+        entry = np.full(buckets + 2, -1, dtype=np.int64)  # 0 and buckets+1: outside the span
+        entry[1:-1] = np.where(clean, first[p], -1)
+        self.entry = entry
+
+    def lookup(self, v: F64) -> I64:
+        """Template index per value, -1 where the exact search must decide."""
+        t = v * self.inv
+        t += self.off
+        np.clip(t, 0.0, self.buckets + 1.0, out=t)
+        out: I64 = self.entry[t.astype(np.intp)]
+        return out
+
+
+LINE_CHUNK = 1024  # _leader_on_line: first chunk; chunks adapt to the creation rate ...
+LINE_MAX_STEP = 1 << 16  # ... up to this many values
+LINE_BUCKETS_PER_TEMPLATE = 64  # bucket table size: this many per template value ...
+LINE_BUCKETS = (1024, 1 << 16)  # ... within these bounds; built only for chunks at least as big
+
+
+def _leader_on_line(
+    store: TemplateStore,
+    v: F64,
+    pv: float,
+    cap: int | None,
+    raw_rows: F64 | None,
+) -> LeaderResult:
+    """:func:`leader_assign` for length-1 patterns ``v`` (1-D): the exact nearest template
+    per value (bucket table, else :func:`nearest`), a template created at the first value
+    matching none, and the rest of the chunk searched again with it."""
+    n = len(v)
+    index = np.zeros(n, dtype=np.int64)
+    created: list[int] = []
+    table: tuple[int, LineTable] | None = None
+    a, step = 0, LINE_CHUNK
+    while a < n:
+        b = min(n, a + step)
+        c = v[a:b]
+        idx: I64 | None = None
+        if store.count and pv > 0:
+            values, first = store.line()
+            buckets = min(
+                LINE_BUCKETS[1], max(LINE_BUCKETS[0], LINE_BUCKETS_PER_TEMPLATE * len(values))
+            )
+            if b - a >= buckets:
+                if table is None or table[0] != store.count:
+                    table = (store.count, LineTable(values, first, pv, buckets))
+                idx = table[1].lookup(c)
+        if idx is None:
+            idx, d = nearest(c[:, None], store, pv, exact=False)
+            over = np.flatnonzero(d > pv)
+        else:
+            open_ = np.flatnonzero(idx < 0)
+            over = open_[:0]
+            if open_.size:
+                ie, de = nearest(np.ascontiguousarray(c[open_, None]), store, pv, exact=False)
+                idx[open_] = ie
+                over = open_[de > pv]
+        if over.size == 0:
+            index[a:b] = idx
+            a, step = b, min(LINE_MAX_STEP, 4 * step)
+            continue
+        i = int(over[0])
+        index[a : a + i] = idx[:i]
+        if cap is not None and store.count >= cap:  # full: stop before this pattern
+            return LeaderResult(index, np.asarray(created, dtype=np.int64), a + i)
+        raw = None if raw_rows is None else raw_rows[a + i]
+        index[a + i] = store.add(c[i : i + 1], raw)
+        created.append(a + i)
+        if cap is not None and store.count >= cap:
+            return LeaderResult(index, np.asarray(created, dtype=np.int64), a + i + 1)
+        a, step = a + i + 1, min(LINE_MAX_STEP, max(MIN_CHUNK, 4 * (i + 1)))
+    return LeaderResult(index, np.asarray(created, dtype=np.int64), n)
+
+
 @dataclass
 class LeaderResult:
     """Outcome of sequential leader clustering of a run of patterns."""
@@ -304,6 +452,12 @@ def leader_assign(
     unmatched pattern when it is reached already). ``count_only`` skips
     finding the *nearest* template (any within pv will do): for counting clusters.
     """
+    if store.length == 1 and not count_only:
+        v = source[:, 0] if rows is None else source[rows, 0]
+        raw_rows = None
+        if raw_source is not None:
+            raw_rows = raw_source if rows is None else raw_source[rows]
+        return _leader_on_line(store, np.ascontiguousarray(v), pv, cap, raw_rows)
     n = len(source) if rows is None else len(rows)
     index = np.zeros(n, dtype=np.int64)
     created: list[int] = []
