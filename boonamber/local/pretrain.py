@@ -78,7 +78,7 @@ class Pretrainer:
         Returns the HTTP status (200 once pretrained, else 202) and the response body."""
         index, count = parse_chunkspec(chunkspec)
         values = parse_data(data, fmt)
-        payload = values.astype("<f8").tobytes()
+        payload = np.ascontiguousarray(values, dtype="<f8").tobytes()  # one copy
         digest = hashlib.sha256(payload).hexdigest()
         svc = self.models
         txn_id = (txn_header or "").strip()
@@ -252,6 +252,7 @@ class Pretrainer:
         return np.concatenate([np.frombuffer(d, dtype="<f8") for _, d in chunks])
 
     def _run(self, job: Feeder) -> None:
+        pretrained = False
         try:
             engine = job.run()
         except Cancelled:
@@ -262,30 +263,41 @@ class Pretrainer:
             log.exception("pretraining of model %s failed", job.model_id)
             self._finish(job, None, "pretraining failed: internal error")
         else:
-            self._finish(job, engine, f"Pretrained on {job.received} values")
+            pretrained = self._finish(job, engine, f"Pretrained on {job.received} values")
         finally:
             job.end()
             with self._guard:
                 if self._jobs.get(job.model_id) is job:
                     del self._jobs[job.model_id]
             job.done.set()
+        if pretrained:
+            self._release(job)
 
-    def _finish(self, job: Feeder, engine: AmberModel | None, message: str) -> None:
+    def _release(self, job: Feeder) -> None:
+        """Drop a pretrained upload's chunk data, after the answer: the pretraining is already
+        durable, and data left by a stop in between is dropped at the next start."""
+        try:
+            self.models.store.grouped(functools.partial(Tx.release_txn, txn_id=job.txn_id))
+        except Exception:
+            if not self.models.store.closed:
+                log.exception("could not release the pretrain data of model %s", job.model_id)
+
+    def _finish(self, job: Feeder, engine: AmberModel | None, message: str) -> bool:
+        """Commit the job's outcome; True when the model is now Pretrained on it."""
         svc = self.models
         try:
             with svc.model(None, job.model_id) as lm:
                 if job.cancelled or lm.row.pretrain_status != "Pretraining":
-                    return
-                release = functools.partial(Tx.release_chunks, model_id=job.model_id)
+                    return False
                 if engine is None:
+                    release = functools.partial(Tx.release_chunks, model_id=job.model_id)
                     svc.commit(lm, extra=release, pretrain_status="None", pretrain_message=message)
-                    return
+                    return False
                 lm.engine = engine
                 now = time.time()
                 svc.commit(
                     lm,
                     snapshot=True,
-                    extra=release,
                     pretrain_status="Pretrained",
                     pretrain_message=message,
                     last_data=now,
@@ -294,15 +306,19 @@ class Pretrainer:
                 )
                 with self._guard:
                     self._done[job.model_id] = (job.txn_id, lm.row.seq)
+                return True
         except NotFound:
-            return  # the model was deleted meanwhile
+            return False  # the model was deleted meanwhile
         except Exception:
             if not svc.store.closed:
                 log.exception("could not store the pretraining of model %s", job.model_id)
+            return False
 
     def resume_all(self) -> None:
-        """Restart the pretrainings that a stop or crash interrupted."""
+        """Restart the pretrainings that a stop or crash interrupted (and drop the chunk data
+        of finished ones that a stop left behind)."""
         svc = self.models
+        svc.store.grouped(Tx.release_pretrained)
         with svc.store.read() as tx:
             rows = tx.models_pretraining()
         for row in rows:

@@ -367,6 +367,22 @@ class Tx:
             (model_id,),
         )
 
+    def release_txn(self, txn_id: str) -> None:
+        """Drop the chunk data of one finished upload (keeping its digests)."""
+        self.conn.execute(
+            "UPDATE pretrain_chunks SET data = NULL WHERE txn_id = ? AND data IS NOT NULL",
+            (txn_id,),
+        )
+
+    def release_pretrained(self) -> None:
+        """Drop the chunk data left by uploads of models already Pretrained (a stop between
+        the pretraining's commit and the release of its chunks)."""
+        self.conn.execute(
+            "UPDATE pretrain_chunks SET data = NULL WHERE data IS NOT NULL AND txn_id IN "
+            "(SELECT t.txn_id FROM pretrain_txns t JOIN models m ON m.id = t.model_id "
+            "WHERE m.pretrain_status = 'Pretrained')"
+        )
+
     def delete_pretrain(self, model_id: str) -> None:
         self.conn.execute(
             "DELETE FROM pretrain_chunks WHERE txn_id IN "

@@ -3,7 +3,10 @@ background jobs (202 while running) and their resumption after a restart."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -192,3 +195,51 @@ def test_background_pretraining_202_and_resume_after_restart(
     status = api.get_status(model_id)
     assert status.state == "Monitoring" and status.sample_count == len(DATA) - 3
     _BlockingFeed.release.set()
+
+
+def _stored_chunk_bytes(db: str) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return int(
+            conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM pretrain_chunks").fetchone()[0]
+        )
+
+
+def test_chunk_data_released_after_pretraining_and_at_the_next_start(
+    fresh_server: Any, amber_login: Any, tmp_path: Any
+) -> None:
+    """A pretrained upload's chunk data is dropped once the answer is out (digests stay, so
+    a re-sent chunk is still acknowledged); data that a stop left behind after the pretraining
+    was committed is dropped at the next start, and the model is unchanged."""
+    db = str(tmp_path / "release.db")
+    server = fresh_server(db_path=db)
+    api = amber_login(server)
+    model_id = api.post_model(v2.PostModelRequest(label="release")).id
+    api.post_config(
+        v2.PostConfigRequest.from_dict({"streamingWindow": 4, "features": [{"name": "x"}]}),
+        model_id,
+    )
+    parts = chunks(DATA, 3)
+    first = post_chunk(api, model_id, parts[0], "1:3", "")
+    txn = first.data.txn_id
+    post_chunk(api, model_id, parts[1], "2:3", txn)
+    assert _stored_chunk_bytes(db) > 0  # an unfinished upload keeps its data
+    last = post_chunk(api, model_id, parts[2], "3:3", txn)
+    assert last.data.status == "Pretrained"
+    deadline = time.monotonic() + 30
+    while _stored_chunk_bytes(db) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _stored_chunk_bytes(db) == 0
+    again = post_chunk(api, model_id, parts[2], "3:3", txn)  # a retry after a lost answer
+    assert again.status_code == 200 and again.data.status == "Pretrained"
+    before = fingerprint(api, model_id)
+    server.stop()
+    # As if the server stopped between the pretraining's commit and the release.
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE pretrain_chunks SET data = zeroblob(64)")
+    restarted = fresh_server(db_path=db)
+    assert _stored_chunk_bytes(db) == 0
+    api.api_client.configuration.host = restarted.url
+    assert api.get_pretrain(model_id).status == "Pretrained"
+    after = fingerprint(api, model_id)  # (each fingerprint posts 300 values)
+    assert after[1] == before[1] + 300
+    assert (after[0], after[2], after[3]) == (before[0], before[2], before[3])
