@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from boonamber.local.engine import AmberModel
 from boonamber.local.engine import analytics as an
@@ -39,6 +40,24 @@ def test_raw_index_formula() -> None:
         1000 - math.floor(1000 * math.log(2) / math.log(100)),
     ]
     assert an.raw_index(np.array([1]), np.array([1])).tolist() == [0]
+
+
+@pytest.mark.parametrize("k", [1, 3, 40, 40_000])
+def test_running_sizes_equal_one_at_a_time(k: int) -> None:
+    """Sizes and running maximum equal a pattern-by-pattern count, for few and for more
+    clusters than a 16-bit sort key holds, skewed ids and a previous maximum."""
+    rng = np.random.default_rng(k)
+    ids = np.minimum(rng.geometric(0.2, 5000) - 1, k - 1) if k < 100 else rng.integers(0, k, 5000)
+    before = rng.integers(0, 50, k).astype(np.int64)
+    sizes, top = before.copy(), int(before.max()) + 7
+    want_sc, want_max = [], []
+    for c in ids.tolist():
+        sizes[c] += 1
+        top = max(top, int(sizes[c]))
+        want_sc.append(int(sizes[c]))
+        want_max.append(top)
+    sc, smax = an.running_sizes(ids.astype(np.int64), before, int(before.max()) + 7)
+    assert sc.tolist() == want_sc and smax.tolist() == want_max
 
 
 def test_running_sizes_and_om() -> None:

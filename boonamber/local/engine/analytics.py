@@ -103,16 +103,16 @@ def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I
     n = len(ids)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    k = len(sizes_before)
     # a stable order is unique; numpy sorts 16-bit integers by radix, ~4x faster
-    key = ids.astype(np.int16) if len(sizes_before) <= np.iinfo(np.int16).max else ids
+    key = ids.astype(np.int16) if k <= np.iinfo(np.int16).max else ids
     order = np.argsort(key, kind="stable")
-    sid = ids[order]
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = sid[1:] != sid[:-1]
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
-    occ = np.empty(n, dtype=np.int64)
-    occ[order] = np.arange(n) - group_start + 1
-    sc = sizes_before[ids] + occ
+    rank = np.empty(n, dtype=np.int64)  # position of each pattern in that order
+    rank[order] = np.arange(n)
+    counts = np.bincount(ids, minlength=k)
+    # pattern t is occurrence rank[t] - (patterns of lower ids) + 1 of its cluster
+    base = sizes_before + 1 - (np.cumsum(counts) - counts)
+    sc = rank + base[ids]
     smax = np.maximum.accumulate(np.maximum(sc, smax_before))
     return sc, smax
 
