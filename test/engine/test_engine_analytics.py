@@ -137,7 +137,7 @@ def test_ring_history_and_small_fir_match_the_vectorised_ones() -> None:
         while at < len(ad):
             n = int(rng.integers(1, min(window, an.SMALL_BATCH) + 1))
             part = ad[at : at + n].tolist()
-            got, pos = an.anomaly_history_ring(part, ring, pos, ah0, reset, k2)
+            got, ring, pos = an.anomaly_history_ring(part, ring, pos, ah0, reset, k2)
             ah0, reset = got[-1], got[-1] >= k2 and part[-1] == 0
             ahs += got
             at += len(part)

@@ -95,6 +95,13 @@ def novelty_index(dist: F64, pv: float, ri_nearest: I64) -> I64:
     return _clip(np.floor(v + 0.5), 0, 1000).astype(np.int64)
 
 
+def novelty_one(dist: float, pv: float, ri_nearest: int) -> int:
+    """:func:`novelty_index` of one pattern (the same float operations, in Python)."""
+    x = min(max((dist - pv) / pv, 0.0), 1.0)
+    v = 1000.0 * (x + (1.0 - x) * float(ri_nearest) / 2000.0)
+    return min(max(math.floor(v + 0.5), 0), 1000)
+
+
 def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64]:
     """Size of each pattern's cluster and the largest size, right after each assignment.
 
@@ -214,11 +221,17 @@ def oldest_first(ring: I64, pos: int) -> I64:
 
 def anomaly_history_ring(
     ad: list[int], ring: I64, pos: int, ah0: int, reset_next: bool, k2: int
-) -> tuple[list[int], int]:
+) -> tuple[list[int], I64, int]:
     """:func:`anomaly_history` for up to SMALL_BATCH values (a list) on a history kept as a
     ring: ``ring[pos]`` is the oldest AD value. The ring is updated in place (no copy of the
-    whole history); returns AH and the new ``pos``. Needs ``len(ad) <= len(ring)``."""
+    whole history); returns AH, the ring and the new ``pos`` (a batch longer than the
+    history goes through :func:`anomaly_history`, which returns a new one, oldest first)."""
     n, size = len(ad), len(ring)
+    if n > size:
+        ah, hist = anomaly_history(
+            np.array(ad, dtype=np.int64), oldest_first(ring, pos), ah0, reset_next, k2
+        )
+        return ah.tolist(), hist, 0
     head = min(n, size - pos)  # slots pos.. up to the end, then from the start
     old = ring[pos : pos + head].tolist()
     if head < n:
@@ -227,7 +240,7 @@ def anomaly_history_ring(
     ring[pos : pos + head] = ad[:head]
     if head < n:
         ring[: n - head] = ad[head:]
-    return _anomaly_history_small(x, ad, ah0, reset_next, k2), (pos + n) % size
+    return _anomaly_history_small(x, ad, ah0, reset_next, k2), ring, (pos + n) % size
 
 
 def _anomaly_history_small(
@@ -257,6 +270,11 @@ def _anomaly_history_small(
 def warning_level(ah: I64, k1: int, k2: int) -> I64:
     """AW: 2 when AH >= k2, 1 when AH >= k1, else 0."""
     return np.where(ah >= k2, 2, np.where(ah >= k1, 1, 0)).astype(np.int64)
+
+
+def compliance_one(ah: int, k2: int) -> int:
+    """:func:`compliance` of one AH value."""
+    return (200 * min(max(k2 - ah, 0), k2) + k2) // (2 * k2)
 
 
 def compliance(ah: I64, k2: int) -> I64:

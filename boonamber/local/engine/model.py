@@ -496,9 +496,7 @@ class AmberModel:
                 ids.append(-(s.ghost_next + len(unmatched)))
                 ri.append(1000)
                 pi.append(1000)
-                x = min(max((d - pv) / pv, 0.0), 1.0)  # an.novelty_index, one value
-                v = 1000.0 * (x + (1.0 - x) * float(near) / 2000.0)
-                ni.append(min(max(math.floor(v + 0.5), 0), 1000))
+                ni.append(an.novelty_one(d, pv, near))
         id_arr = np.array(ids, dtype=np.int64)
         if unmatched:
             self._add_ghosts(id_arr, np.array(unmatched, dtype=np.int64), clipped)
@@ -507,15 +505,9 @@ class AmberModel:
         thr, k1, k2 = s.threshold, s.k1, s.k2
         ad = [1 if v >= thr else 0 for v in si]
         reset = s.last_aw == 2 and s.last_ad == 0
-        if len(ad) <= len(s.ad_hist):
-            ah, s.ad_pos = an.anomaly_history_ring(ad, s.ad_hist, s.ad_pos, s.ah, reset, k2)
-        else:
-            ah_arr, s.ad_hist = an.anomaly_history(
-                np.array(ad, dtype=np.int64), an.oldest_first(s.ad_hist, s.ad_pos), s.ah, reset, k2
-            )
-            ah, s.ad_pos = ah_arr.tolist(), 0
+        ah, s.ad_hist, s.ad_pos = an.anomaly_history_ring(ad, s.ad_hist, s.ad_pos, s.ah, reset, k2)
         aw = [2 if v >= k2 else 1 if v >= k1 else 0 for v in ah]
-        cs = [(200 * min(max(k2 - v, 0), k2) + k2) // (2 * k2) for v in ah]  # an.compliance
+        cs = [an.compliance_one(v, k2) for v in ah]
         om, s.om_hist = an.op_mode(id_arr, s.om_hist)
         s.ah, s.last_ad, s.last_aw, s.last_cs = ah[-1], ad[-1], aw[-1], cs[-1]
         res: dict[str, Any] = {
