@@ -125,3 +125,72 @@ def test_bad_use_is_refused() -> None:
     done.add(as_vectors(uniform(10), 1), last=True)
     with pytest.raises(StateError, match="already complete"):
         done.add(as_vectors(uniform(10), 1))
+
+
+def answering(cfg: EngineConfig, x: np.ndarray, cuts: list[int]) -> bytes:
+    """:func:`fed` through the streaming path, which computes every answer (the state-only
+    Monitoring of pretraining must leave the very same state)."""
+    feed = PretrainFeed(cfg)
+    feed._model._answers = True
+    bounds = [0, *cuts, len(x)]
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        feed.add(as_vectors(x[a:b], cfg.feature_count), last=k == len(bounds) - 2)
+    return feed.result().to_bytes()
+
+
+def anomalous_tail(n_clean: int, n_tail: int, seed: int = 5) -> np.ndarray:
+    """A clean quasi-periodic stretch, then one where bursts of noise, spikes and flat lines
+    (unmatched patterns: ghosts, AD runs, AW 2 and the AH reset after it) alternate with
+    clean stretches of the same signal, up to a last burst."""
+    rng = np.random.default_rng(seed)
+    x = sine_vectors(n_clean + n_tail, 1, seed=seed)[:, 0]
+    t = n_clean
+    while t < len(x):
+        run = int(rng.integers(20, 400))
+        kind = int(rng.integers(4))
+        if kind == 1:
+            x[t : t + run] += rng.normal(0.0, 0.5, len(x[t : t + run]))
+        elif kind == 2:
+            x[t : t + run : 7] = 3.0
+        elif kind == 3:
+            x[t : t + run] = -0.2
+        t += run + int(rng.integers(50, 3_000))
+    x[-150:] += rng.normal(0.0, 0.5, 150)  # ends in a burst: its AD values are kept
+    return x
+
+
+@pytest.mark.parametrize(
+    ("window", "training", "cuts"),
+    [
+        (1, {"bufferingSamples": 1_000, "learningMaxSamples": 5_000}, [B]),
+        (25, {"bufferingSamples": 2_000, "learningMaxSamples": 8_000}, [7, 9_000, B + 3]),
+        (5, {"bufferingSamples": 500, "learningMaxSamples": 3_000, "historyWindow": 300}, []),
+    ],
+)
+def test_state_only_monitoring_leaves_the_answering_paths_state(
+    window: int, training: dict[str, int], cuts: list[int]
+) -> None:
+    cfg = config(1, window, **training)
+    x = anomalous_tail(10_000, 2 * B)
+    model = AmberModel(cfg)
+    model.pretrain(x)
+    st = model._s
+    assert st.state == "Monitoring" and st.graduation == "pretrain"
+    if window > 1:  # (at window 1 every clipped value lies near a template: no anomaly)
+        assert st.ad_hist.any() and st.ah > 0 and st.ghost_next > 100
+    assert fed(cfg, x, cuts) == answering(cfg, x, cuts) == model.to_bytes()
+
+
+@pytest.mark.parametrize("target", ["Monitoring", "Learning"])
+def test_the_pretrained_model_streams_like_a_restored_one(target: str) -> None:
+    """The model a feed hands over answers and counts clipped values like any other (it
+    pretrained without answers)."""
+    cfg = config(1, 25, bufferingSamples=1_000)
+    feed = PretrainFeed(cfg, target)
+    feed.add(as_vectors(sine_vectors(5_000)[:, 0], 1), last=True)
+    model = feed.result()
+    restored = AmberModel.from_bytes(model.to_bytes())
+    x = sine_vectors(300, seed=3)[:, 0] * 3.0  # partly out of range: clipped
+    out = model.process(x)
+    assert out == restored.process(x)
+    assert any(out["ID"]) and model.last_clipped == restored.last_clipped > 0

@@ -192,6 +192,8 @@ def anomaly_history(
     if n <= SMALL_BATCH:
         ah_small = _anomaly_history_small(x.tolist(), ad.tolist(), ah0, reset_next, k2)
         return np.array(ah_small, dtype=np.int64), new_hist
+    if ah0 == 0 and not ad.any():  # every step is <= 0 from 0: AH stays 0, nothing resets
+        return np.zeros(n, dtype=np.int64), new_hist
     ah = np.zeros(n, dtype=np.int64)
     start, a0, reset = 0, ah0, reset_next
     while start < n:

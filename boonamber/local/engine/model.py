@@ -106,9 +106,11 @@ class AmberModel:
         self._scaler: Scaler | None = None
         self._tables: tuple[I64, I64] | None = None
         self.last_clipped = 0  # values clipped by the last process() call (not persisted)
-        # False while pretraining: no Autotuning wait, and learning computes only what the
-        # state needs, not the answers nobody reads (not persisted)
+        # False while pretraining: no Autotuning wait and no count of clipped values
         self._streaming = True
+        # False while pretraining: learning and monitoring compute only what the state needs,
+        # not the answers nobody reads (both not persisted)
+        self._answers = True
         if self._tr("buffering_samples") == 0:
             self._start_autotuning(None)
 
@@ -176,7 +178,7 @@ class AmberModel:
         s = self._s
         w = self._window
         n = len(x)
-        out = an.empty_analytics(n)
+        out = an.empty_analytics(n) if self._answers else {}
         m = len(s.ctx)
         ext = np.concatenate((s.ctx, x)) if m else x
         first = max(0, w - 1 - m)  # first batch index whose vector completes a pattern
@@ -210,7 +212,8 @@ class AmberModel:
                     self._graduate(exact_max)
             else:
                 self._monitor(ext, m, i, n, first, out)
-                self._count_clipped(x[i:n])
+                if self._streaming:
+                    self._count_clipped(x[i:n])
                 s.phase_vectors += n - i
                 i = n
         keep = w - 1
@@ -314,8 +317,8 @@ class AmberModel:
         seg = ext[m + a - w + 1 : m + end]
         view = windows(scaler.vectors(seg), w)
         raw_view = windows(scaler.clip(seg), w)
-        res = self._learn_rows(view, None, raw_view, answers=self._streaming)
-        if self._streaming:
+        res = self._learn_rows(view, None, raw_view, answers=self._answers)
+        if self._answers:
             for k, v in res.items():
                 out[k][a : a + len(v)] = v
         stop = a + len(res["ID"])
@@ -427,7 +430,7 @@ class AmberModel:
         clipped = scaler.clip(ext[m + a - w + 1 : m + end])
         view = windows(scaler.scale_clipped(clipped), w)
         p = len(view)
-        if p <= an.SMALL_BATCH:
+        if p <= an.SMALL_BATCH and self._answers:
             idx, dist = nearest(np.ascontiguousarray(view), self._store, s.pv)
             self._monitor_small(idx, dist, clipped, a, end, out)
             return
@@ -437,6 +440,9 @@ class AmberModel:
         for c0 in range(0, p, step):
             zc = np.ascontiguousarray(view[c0 : c0 + step])
             idx[c0 : c0 + len(zc)], dist[c0 : c0 + len(zc)] = nearest(zc, self._store, s.pv)
+        if not self._answers:
+            self._monitor_state(idx, dist, clipped)
+            return
         matched = dist <= s.pv
         unmatched = np.flatnonzero(~matched)
         ids = np.where(matched, idx + 1, 0).astype(np.int64)
@@ -516,6 +522,46 @@ class AmberModel:
         }  # fmt: skip
         for k, v in res.items():
             out[k][a:end] = v
+
+    def _monitor_state(self, idx: I64, dist: F64, clipped: F64) -> None:
+        """The state changes of ``_monitor`` without its answers (pretraining): the same
+        ghosts, histories, AH and last values, but SI, OM, NI, AW and CS only where the state
+        keeps them (test_engine_pretrain_feed compares the two paths)."""
+        s = self._s
+        taps = an.FIR_TAPS - 1
+        matched = dist <= s.pv
+        unmatched = np.flatnonzero(~matched)
+        if len(unmatched):
+            ids = _i64(len(idx))
+            ids[unmatched] = -(s.ghost_next + 1 + np.arange(len(unmatched), dtype=np.int64))
+            self._add_ghosts(ids, unmatched, clipped)
+        ri_t, _ = self._lookup_tables()
+        safe = np.maximum(idx, 0)
+        ri_near = np.where(idx >= 0, ri_t[safe] if len(ri_t) else 0, 1000).astype(np.int64)
+        ri = np.where(matched, ri_near, 1000).astype(np.int64)
+        if max(int(ri.max()), int(s.ri_hist.max(initial=0))) < s.threshold:
+            # SI is a weighted mean of the last 9 RI: below the threshold, AD is 0 throughout
+            ad = _i64(len(ri))
+            s.ri_hist = np.concatenate((s.ri_hist, ri[-taps:]))[-taps:]
+        else:
+            si, s.ri_hist = an.fir9(ri, s.ri_hist)
+            ad = (si >= s.threshold).astype(np.int64)
+        tail = slice(max(0, len(ri) - taps), None)  # NS keeps the last 8 NI values
+        ni_tail = np.where(
+            matched[tail], 0, an.novelty_index(dist[tail], s.pv, ri_near[tail])
+        ).astype(np.int64)
+        s.ni_hist = np.concatenate((s.ni_hist, ni_tail))[-taps:]
+        reset = s.last_aw == 2 and s.last_ad == 0
+        ah, s.ad_hist = an.anomaly_history(
+            ad, an.oldest_first(s.ad_hist, s.ad_pos), s.ah, reset, s.k2
+        )
+        s.ad_pos = 0
+        positive = idx[np.flatnonzero(matched)[-an.OM_SPAN :]] + 1  # OM keeps the last 15 ids
+        s.om_hist = np.concatenate((s.om_hist, positive))[-an.OM_SPAN :]
+        last = ah[-1:]
+        s.ah, s.last_ad = int(ah[-1]), int(ad[-1])
+        s.last_aw = int(an.warning_level(last, s.k1, s.k2)[0])
+        s.last_cs = int(an.compliance(last, s.k2)[0])
 
     def _ghost_cap(self) -> int:
         """How many unmatched Monitoring patterns are kept for root cause."""
@@ -917,7 +963,7 @@ class AmberModel:
             model._scaler = None
             model._tables = None
             model.last_clipped = 0
-            model._streaming = True
+            model._streaming = model._answers = True
             if len(model._s.lo):
                 model._set_ranges(model._s.lo, model._s.hi)
             model._place_ghosts()
@@ -973,7 +1019,7 @@ class PretrainFeed:
         self._monitoring = target_state == "Monitoring"
         self._progress = progress
         self._model = AmberModel(config)
-        self._model._streaming = False
+        self._model._streaming = self._model._answers = False
         tr = config.training
         # blocks before the total is known wait for this many vectors (see the class doc)
         self._early = tr.get("buffering_samples") if tr.buffering_samples is None else 0
@@ -1012,9 +1058,10 @@ class PretrainFeed:
         self._run()
 
     def result(self) -> AmberModel:
-        """The pretrained model (after the ``last`` piece)."""
+        """The pretrained model (after the ``last`` piece), ready to stream."""
         if self._total is None:
             raise StateError("pretraining data is not complete yet")
+        self._model._streaming = self._model._answers = True
         return self._model
 
     def _take(self, n: int) -> F64:
