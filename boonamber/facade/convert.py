@@ -18,7 +18,6 @@ rows.
 from __future__ import annotations
 
 import array
-import base64
 import itertools
 import math
 import numbers
@@ -592,7 +591,7 @@ def to_float32(data: Any) -> Float32Data:
 
 def b64_chunk(data: Float32Data, start: int, stop: int) -> str:
     """Values ``start:stop`` of ``data`` as base64 text (the ``b64float`` wire format)."""
-    return base64.b64encode(data.buffer[start * 4 : stop * 4]).decode("ascii")
+    return wire.b64_text(data.buffer[start * 4 : stop * 4])
 
 
 # ---------------------------------------------------------------- root cause

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import re
 
@@ -56,8 +54,8 @@ def parse_csv(text: str, what: str = "data") -> FloatArray:
 def parse_packed_float32(text: str, what: str = "data") -> FloatArray:
     """Decode base64 of little-endian float32 values (formats ``b64float``/``packed-float``)."""
     try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
+        raw = wire.b64_bytes(text.strip())
+    except ValueError:
         raise BadRequest(f"{what} is not valid base64") from None
     if not raw:
         raise BadRequest(f"{what} is empty")
