@@ -205,3 +205,30 @@ def test_line_table_settles_only_exact_answers(pv: float) -> None:
     want, d = _brute_nearest(z[:, None], store)
     assert np.array_equal(idx[settled], want[settled])
     assert (d[settled] <= pv).all()
+
+
+@pytest.mark.parametrize("pv", [1 / 64, 0.01, 0.2])
+@pytest.mark.parametrize("length", [1, 3])
+def test_match_rows_equals_brute_force(pv: float, length: int) -> None:
+    """match_rows (the bucket table for long runs of length-1 patterns, else nearest): matched
+    exactly where the brute-force nearest lies within pv, and that nearest's index there;
+    duplicated templates, values at bucket edges, midpoints and beyond the span included."""
+    rng = np.random.default_rng(11)
+    if length == 1:
+        store = _line_store(rng.integers(0, 64, 200) / 64.0)
+        values, _ = store.line()
+        table = store.line_table(pv)
+        span = values[-1] - values[0] + 2 * pv
+        edges = values[0] - pv + span * np.arange(table.buckets + 1) / table.buckets
+        mids = (values[:-1] + values[1:]) / 2
+        z = np.concatenate((edges, mids, values + pv, rng.uniform(-0.5, 1.5, 20000)))[:, None]
+        assert len(z) >= table.buckets  # the table is used
+    else:
+        store = TemplateStore(Blocks(1, length), length, keep_raw=False)
+        store.set_all(rng.integers(0, 16, (60, length)) / 16.0, None)
+        z = store.z[rng.integers(0, 60, 5000)] + rng.normal(0.0, pv / 2, (5000, length))
+    idx, matched = clustering.match_rows(np.ascontiguousarray(z), store, pv)
+    want, d = _brute_nearest(z, store)
+    assert np.array_equal(matched, d <= pv)
+    assert 0 < matched.mean() < 1
+    assert np.array_equal(idx[matched], want[matched])

@@ -108,6 +108,7 @@ class TemplateStore:
         self.pivot_max = int(min(PIVOT_MAX, math.sqrt(PIVOT_WORK / max(1, length))))
         self.count = 0
         self._line: tuple[int, F64, I64] | None = None  # (count, values, indices): see line()
+        self._line_table: tuple[tuple[int, float], LineTable] | None = None  # see line_table()
         self._alloc(max(1, min(64, _INITIAL_VALUES // max(1, length))))
 
     def _alloc(self, cap: int) -> None:
@@ -118,7 +119,7 @@ class TemplateStore:
         self._raw = np.zeros((cap, self.length if self.keep_raw else 0))
         tcap = min(cap, self.pivot_max)
         self._td = np.zeros((tcap, tcap))  # template-to-template L1 distances
-        self._line = None
+        self._line = self._line_table = None
 
     @property
     def pivots(self) -> bool:
@@ -142,6 +143,16 @@ class TemplateStore:
             values, first = np.unique(self._z[: self.count, 0], return_index=True)
             self._line = (self.count, values, first.astype(np.int64))
         return self._line[1], self._line[2]
+
+    def line_table(self, pv: float) -> LineTable:
+        """The :class:`LineTable` of the length-1 templates at ``pv`` (cached until the
+        templates change)."""
+        key = (self.count, pv)
+        if self._line_table is None or self._line_table[0] != key:
+            values, first = self.line()
+            table = LineTable(values, first, pv, line_buckets(len(values)))
+            self._line_table = (key, table)
+        return self._line_table[1]
 
     def add(self, z: F64, raw: F64 | None = None) -> int:
         """Append one template; returns its 0-based index."""
@@ -174,7 +185,7 @@ class TemplateStore:
         n = len(z)
         self._alloc(max(1, n))
         self.count = 0
-        self._line = None
+        self._line = self._line_table = None
         for i in range(n):
             self.add(z[i], None if raw is None else raw[i])
 
@@ -365,6 +376,32 @@ class LineTable:
         return out
 
 
+def line_buckets(n_values: int) -> int:
+    """Buckets of a :class:`LineTable` over ``n_values`` distinct template values (it pays off
+    for runs of at least that many patterns)."""
+    return min(LINE_BUCKETS[1], max(LINE_BUCKETS[0], LINE_BUCKETS_PER_TEMPLATE * n_values))
+
+
+def match_rows(zc: F64, store: TemplateStore, pv: float) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """For each row of ``zc`` (contiguous): whether some template lies within ``pv`` and, where
+    one does, the exact nearest (as :func:`nearest` gives it; elsewhere the index is only
+    some template, and no distance is returned). Long runs of length-1 patterns are mostly
+    settled by the store's cached :class:`LineTable`; the rest go through :func:`nearest`."""
+    if store.length == 1 and store.count and pv > 0:
+        table = store.line_table(pv)
+        if len(zc) >= table.buckets:
+            idx = table.lookup(zc[:, 0])
+            matched = idx >= 0
+            open_ = np.flatnonzero(~matched)
+            if open_.size:
+                ie, de = nearest(np.ascontiguousarray(zc[open_]), store, pv, exact=False)
+                idx[open_] = ie
+                matched[open_] = de <= pv
+            return idx, matched
+    idx, dist = nearest(zc, store, pv, exact=False)
+    return idx, dist <= pv
+
+
 LINE_CHUNK = 1024  # _leader_on_line: first chunk; chunks adapt to the creation rate ...
 LINE_MAX_STEP = 1 << 16  # ... up to this many values
 LINE_BUCKETS_PER_TEMPLATE = 64  # bucket table size: this many per template value ...
@@ -392,9 +429,7 @@ def _leader_on_line(
         idx: I64 | None = None
         if store.count and pv > 0:
             values, first = store.line()
-            buckets = min(
-                LINE_BUCKETS[1], max(LINE_BUCKETS[0], LINE_BUCKETS_PER_TEMPLATE * len(values))
-            )
+            buckets = line_buckets(len(values))
             if b - a >= buckets:
                 if table is None or table[0] != store.count:
                     table = (store.count, LineTable(values, first, pv, buckets))

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from . import analytics as an
 from . import fusion as fu
 from .autotune import tune_pv, tune_range
-from .clustering import Blocks, TemplateStore, chunk_rows, leader_assign, nearest
+from .clustering import Blocks, TemplateStore, chunk_rows, leader_assign, match_rows, nearest
 from .config import DEFAULT_PV, EngineConfig, TrainingConfig
 from .errors import ConfigError, EngineError, InputError, StateError
 from .patterns import MAX_ABS_VALUE, OUT_OF_RANGE, Scaler, as_vectors, windows
@@ -434,15 +434,21 @@ class AmberModel:
             idx, dist = nearest(np.ascontiguousarray(view), self._store, s.pv)
             self._monitor_small(idx, dist, clipped, a, end, out)
             return
-        idx = np.empty(p, dtype=np.int64)
-        dist = np.empty(p)
         step = chunk_rows(self._store.count, self._store.length)
+        idx = np.empty(p, dtype=np.int64)
+        if not self._answers:
+            matched = np.empty(p, dtype=bool)
+            for c0 in range(0, p, step):
+                zc = np.ascontiguousarray(view[c0 : c0 + step])
+                idx[c0 : c0 + len(zc)], matched[c0 : c0 + len(zc)] = match_rows(
+                    zc, self._store, s.pv
+                )
+            self._monitor_state(idx, matched, view, clipped)
+            return
+        dist = np.empty(p)
         for c0 in range(0, p, step):
             zc = np.ascontiguousarray(view[c0 : c0 + step])
             idx[c0 : c0 + len(zc)], dist[c0 : c0 + len(zc)] = nearest(zc, self._store, s.pv)
-        if not self._answers:
-            self._monitor_state(idx, dist, clipped)
-            return
         matched = dist <= s.pv
         unmatched = np.flatnonzero(~matched)
         ids = np.where(matched, idx + 1, 0).astype(np.int64)
@@ -523,22 +529,22 @@ class AmberModel:
         for k, v in res.items():
             out[k][a:end] = v
 
-    def _monitor_state(self, idx: I64, dist: F64, clipped: F64) -> None:
-        """The state changes of ``_monitor`` without its answers (pretraining): the same
-        ghosts, histories, AH and last values, but SI, OM, NI, AW and CS only where the state
-        keeps them (test_engine_pretrain_feed compares the two paths)."""
+    def _monitor_state(
+        self, idx: I64, matched: npt.NDArray[np.bool_], view: F64, clipped: F64
+    ) -> None:
+        """The state changes of ``_monitor`` without its answers (pretraining), from each
+        pattern's match (``match_rows``): the same ghosts, histories, AH and last values, but
+        SI, OM, NI, AW and CS only where the state keeps them (test_engine_pretrain_feed
+        compares the two paths)."""
         s = self._s
         taps = an.FIR_TAPS - 1
-        matched = dist <= s.pv
         unmatched = np.flatnonzero(~matched)
         if len(unmatched):
             ids = _i64(len(idx))
             ids[unmatched] = -(s.ghost_next + 1 + np.arange(len(unmatched), dtype=np.int64))
             self._add_ghosts(ids, unmatched, clipped)
         ri_t, _ = self._lookup_tables()
-        safe = np.maximum(idx, 0)
-        ri_near = np.where(idx >= 0, ri_t[safe] if len(ri_t) else 0, 1000).astype(np.int64)
-        ri = np.where(matched, ri_near, 1000).astype(np.int64)
+        ri = np.where(matched, ri_t[idx] if len(ri_t) else 0, 1000).astype(np.int64)
         if max(int(ri.max()), int(s.ri_hist.max(initial=0))) < s.threshold:
             # SI is a weighted mean of the last 9 RI: below the threshold, AD is 0 throughout
             ad = _i64(len(ri))
@@ -547,8 +553,10 @@ class AmberModel:
             si, s.ri_hist = an.fir9(ri, s.ri_hist)
             ad = (si >= s.threshold).astype(np.int64)
         tail = slice(max(0, len(ri) - taps), None)  # NS keeps the last 8 NI values
+        t_idx, t_dist = nearest(np.ascontiguousarray(view[tail]), self._store, s.pv)
+        t_near = np.where(t_idx >= 0, ri_t[np.maximum(t_idx, 0)] if len(ri_t) else 0, 1000)
         ni_tail = np.where(
-            matched[tail], 0, an.novelty_index(dist[tail], s.pv, ri_near[tail])
+            matched[tail], 0, an.novelty_index(t_dist, s.pv, t_near.astype(np.int64))
         ).astype(np.int64)
         s.ni_hist = np.concatenate((s.ni_hist, ni_tail))[-taps:]
         reset = s.last_aw == 2 and s.last_ad == 0
