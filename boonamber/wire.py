@@ -1,17 +1,15 @@
 """Facts of the Amber v2 wire shared by the client, the CLI and the local server.
 
-A light module (standard library only, ``pybase64`` used when installed): the analytic keys of
-a data answer, the name the service gives a feature configured without one, the wording of
-root-cause format errors, the one rule for what counts as a number in data (CSV text, CSV files,
-Python values) with the wording of its errors, and the base64 of packed float32 data.
+A light module (standard library only): the analytic keys of a data answer, the name the
+service gives a feature configured without one, the wording of root-cause format errors, and the one rule for what counts as a number
+in data (CSV text, CSV files, Python values) with the wording of its errors.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 #: The twelve per-pattern analytics of a ``postData``/``putData`` answer, in wire order.
 ANALYTIC_KEYS: tuple[str, ...] = (
@@ -99,36 +97,3 @@ def line_problem(line: str) -> tuple[int, str] | None:
     if _SAFE_LINE_RE.fullmatch(line) is not None:
         return None
     return first_number_problem(line.split(","))
-
-
-# ---------------------------------------------------------------- base64
-# pybase64 (SIMD) encodes and decodes ~50x faster than the standard library, which matters
-# for pretrain data (a 10M-value upload is 53 MB of base64). Both give the same text and bytes.
-_B64: tuple[Callable[[Any], bytes], Callable[[Any], bytes]] | None = None
-
-
-def _b64() -> tuple[Callable[[Any], bytes], Callable[[Any], bytes]]:
-    """(encode, strict decode): pybase64's when it is installed, else the standard library's."""
-    global _B64
-    if _B64 is None:
-        try:
-            import pybase64
-
-            _B64 = (pybase64.b64encode, lambda text: pybase64.b64decode(text, validate=True))
-        except ImportError:  # pragma: no cover - pybase64 is a default dependency
-            import base64
-
-            _B64 = (base64.b64encode, lambda text: base64.b64decode(text, validate=True))
-    return _B64
-
-
-def b64_text(data: bytes | memoryview) -> str:
-    """``data`` as base64 text (the standard alphabet, padded)."""
-    return _b64()[0](data).decode("ascii")
-
-
-def b64_bytes(text: str) -> bytes:
-    """The bytes of base64 ``text``; ``ValueError`` (``binascii.Error`` is one) unless it is
-    strictly base64: the standard alphabet only, padded, nothing else (no blanks, no newlines,
-    no other characters)."""
-    return _b64()[1](text)

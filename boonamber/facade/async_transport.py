@@ -85,11 +85,16 @@ def _proxy(settings: Settings, url: str) -> str | None:
 
 
 def _content(request: Request) -> bytes | str | None:
-    """The body bytes, encoded as the generated urllib3 client encodes a JSON body."""
+    """The body bytes, encoded as the generated urllib3 client encodes a JSON body (orjson
+    when installed, else ``json.dumps``)."""
     body = request.body
     if body is None or isinstance(body, bytes | str):
         return body
-    return json.dumps(body)
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a default dependency
+        return json.dumps(body)
+    return bytes(memoryview(orjson.dumps(body)))  # exact size: orjson's buffer is far bigger
 
 
 class AsyncTransport:

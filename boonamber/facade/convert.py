@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from boonamber import wire
+from boonamber import b64, wire
 from boonamber.facade.errors import AmberUserError
 
 __all__ = [
@@ -591,7 +591,7 @@ def to_float32(data: Any) -> Float32Data:
 
 def b64_chunk(data: Float32Data, start: int, stop: int) -> str:
     """Values ``start:stop`` of ``data`` as base64 text (the ``b64float`` wire format)."""
-    return wire.b64_text(data.buffer[start * 4 : stop * 4])
+    return b64.encode(data.buffer[start * 4 : stop * 4])
 
 
 # ---------------------------------------------------------------- root cause

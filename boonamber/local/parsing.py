@@ -8,7 +8,7 @@ import re
 import numpy as np
 import numpy.typing as npt
 
-from boonamber import wire
+from boonamber import b64, wire
 from boonamber.local.errors import BadRequest
 
 FloatArray = npt.NDArray[np.float64]
@@ -54,7 +54,7 @@ def parse_csv(text: str, what: str = "data") -> FloatArray:
 def parse_packed_float32(text: str, what: str = "data") -> FloatArray:
     """Decode base64 of little-endian float32 values (formats ``b64float``/``packed-float``)."""
     try:
-        raw = wire.b64_bytes(text.strip())
+        raw = b64.decode(text.strip())
     except ValueError:
         raise BadRequest(f"{what} is not valid base64") from None
     if not raw:

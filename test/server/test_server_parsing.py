@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import sys
 
 import numpy as np
 import pytest
 
+from boonamber import b64
 from boonamber.local.errors import BadRequest
 from boonamber.local.parsing import (
     parse_chunkspec,
@@ -61,6 +63,29 @@ def test_packed_float32() -> None:
     bad = base64.b64encode(np.array([1.0, np.nan], dtype="<f4").tobytes()).decode()
     assert "position 1" in message(parse_packed_float32, bad)
     assert "format" in message(parse_data, "1", "xml")
+
+
+NOT_BASE64 = ["AAA", "AA=A", "AA\nAA", "AA AA", "A-_A", "\u00ff\u00ff\u00ff\u00ff", "AB=C"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_base64_is_strict_and_the_same_with_or_without_pybase64(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """boonamber.b64 (pybase64, else the standard library) round-trips like base64 and rejects
+    anything but padded standard-alphabet text; the server names it (400)."""
+    if not fast:
+        monkeypatch.setattr(b64, "_B64", None)
+        monkeypatch.setitem(sys.modules, "pybase64", None)  # import fails
+    raw = np.random.default_rng(3).random(1001).astype("<f4").tobytes()
+    text = b64.encode(raw)
+    assert text == base64.b64encode(raw).decode("ascii")
+    assert b64.decode(text) == raw and b64.decode("") == b""
+    for bad in NOT_BASE64:
+        with pytest.raises(ValueError):
+            b64.decode(bad)
+        assert "not valid base64" in message(parse_packed_float32, bad + "AAAA")
+    monkeypatch.setattr(b64, "_B64", None)  # the next user picks the library again
 
 
 def test_clusters_bracketed_or_bare() -> None:
