@@ -243,3 +243,20 @@ def test_chunk_data_released_after_pretraining_and_at_the_next_start(
     after = fingerprint(api, model_id)  # (each fingerprint posts 300 values)
     assert after[1] == before[1] + 300
     assert (after[0], after[2], after[3]) == (before[0], before[2], before[3])
+
+
+def test_a_pretrained_model_answers_when_it_learns_again(checked_api: Any, make_model: Any) -> None:
+    """The model a pretraining leaves in memory streams like any other: learning again after
+    it answers real analytics (it once answered zeros, having pretrained without answers)."""
+    model_id = make_model("again", features=1, window=8)
+    checked_api.post_pretrain(v2.PostPretrainRequest(data=csv_values(DATA)), model_id)
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
+    reply = checked_api.post_learning(v2.PostLearningRequest(state="Learning"), model_id)
+    assert reply.status.state == "Learning"
+    learning = checked_api.post_data_with_http_info(
+        v2.PostDataRequest(data=csv_values(DATA[:300] * 3.0)), model_id
+    )
+    analytics = learning.data.analytics
+    assert min(analytics.id[7:]) > 0 and max(analytics.si) > 0  # every pattern has a cluster
+    clipped = {k.lower(): v for k, v in (learning.headers or {}).items()}["x-amber-clipped"]
+    assert int(clipped) > 0  # 3x the trace reaches beyond its learned range
