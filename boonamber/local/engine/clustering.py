@@ -382,24 +382,30 @@ def line_buckets(n_values: int) -> int:
     return min(LINE_BUCKETS[1], max(LINE_BUCKETS[0], LINE_BUCKETS_PER_TEMPLATE * n_values))
 
 
-def match_rows(zc: F64, store: TemplateStore, pv: float) -> tuple[I64, npt.NDArray[np.bool_]]:
-    """For each row of ``zc`` (contiguous): whether some template lies within ``pv`` and, where
-    one does, the exact nearest (as :func:`nearest` gives it; elsewhere the index is only
-    some template, and no distance is returned). Long runs of length-1 patterns are mostly
-    settled by the store's cached :class:`LineTable`; the rest go through :func:`nearest`."""
+def match_rows(z: F64, store: TemplateStore, pv: float) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """For each row of ``z``: whether some template lies within ``pv`` and, where one does, the
+    exact nearest (as :func:`nearest` gives it; elsewhere the index is only some template, and
+    no distance is returned). Long runs of length-1 patterns are mostly settled by the store's
+    cached :class:`LineTable` (one pass, no memory per template); the other rows go through
+    :func:`nearest` in chunks of :func:`chunk_rows` (``z`` may be a strided view)."""
+    n = len(z)
+    idx = np.zeros(n, dtype=np.int64)
+    matched = np.zeros(n, dtype=bool)
+    todo: I64 | None = None  # rows left for nearest(); None: all of them
     if store.length == 1 and store.count and pv > 0:
         table = store.line_table(pv)
-        if len(zc) >= table.buckets:
-            idx = table.lookup(zc[:, 0])
+        if n >= table.buckets:
+            idx = table.lookup(z[:, 0])
             matched = idx >= 0
-            open_ = np.flatnonzero(~matched)
-            if open_.size:
-                ie, de = nearest(np.ascontiguousarray(zc[open_]), store, pv, exact=False)
-                idx[open_] = ie
-                matched[open_] = de <= pv
-            return idx, matched
-    idx, dist = nearest(zc, store, pv, exact=False)
-    return idx, dist <= pv
+            todo = np.flatnonzero(~matched)
+    left = n if todo is None else len(todo)
+    step = chunk_rows(store.count, store.length)
+    for c0 in range(0, left, step):
+        rows = slice(c0, c0 + step) if todo is None else todo[c0 : c0 + step]
+        ie, de = nearest(np.ascontiguousarray(z[rows]), store, pv, exact=False)
+        idx[rows] = ie
+        matched[rows] = de <= pv
+    return idx, matched
 
 
 LINE_CHUNK = 1024  # _leader_on_line: first chunk; chunks adapt to the creation rate ...

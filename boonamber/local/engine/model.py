@@ -434,17 +434,12 @@ class AmberModel:
             idx, dist = nearest(np.ascontiguousarray(view), self._store, s.pv)
             self._monitor_small(idx, dist, clipped, a, end, out)
             return
-        step = chunk_rows(self._store.count, self._store.length)
-        idx = np.empty(p, dtype=np.int64)
         if not self._answers:
-            matched = np.empty(p, dtype=bool)
-            for c0 in range(0, p, step):
-                zc = np.ascontiguousarray(view[c0 : c0 + step])
-                idx[c0 : c0 + len(zc)], matched[c0 : c0 + len(zc)] = match_rows(
-                    zc, self._store, s.pv
-                )
+            idx, matched = match_rows(view, self._store, s.pv)
             self._monitor_state(idx, matched, view, clipped)
             return
+        step = chunk_rows(self._store.count, self._store.length)
+        idx = np.empty(p, dtype=np.int64)
         dist = np.empty(p)
         for c0 in range(0, p, step):
             zc = np.ascontiguousarray(view[c0 : c0 + step])
