@@ -9,7 +9,6 @@ into models on a worker thread so that the loop keeps running meanwhile.
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -85,16 +84,13 @@ def _proxy(settings: Settings, url: str) -> str | None:
 
 
 def _content(request: Request) -> bytes | str | None:
-    """The body bytes, encoded as the generated urllib3 client encodes a JSON body (orjson
-    when installed, else ``json.dumps``)."""
+    """The body bytes, encoded as the generated urllib3 client encodes a JSON body."""
+    from boonamber.v2.rest import json_body
+
     body = request.body
     if body is None or isinstance(body, bytes | str):
         return body
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is a default dependency
-        return json.dumps(body)
-    return bytes(memoryview(orjson.dumps(body)))  # exact size: orjson's buffer is far bigger
+    return json_body(body)
 
 
 class AsyncTransport:

@@ -28,6 +28,16 @@ except ImportError:  # pragma: no cover
 
 from boonamber.v2.exceptions import ApiException, ApiValueError
 
+
+def json_body(body: object) -> "bytes | str":
+    """boonamber: a JSON request body as the client sends it (also used by the facade's async
+    transport): orjson when installed, copied to an exact-size bytes object (orjson's buffer
+    is several times the text: 33 MB for a 2.7 MB pretrain chunk), else json.dumps."""
+    if _orjson is not None:
+        return bytes(memoryview(_orjson.dumps(body)))
+    return json.dumps(body)
+
+
 SUPPORTED_SOCKS_PROXIES = {"socks5", "socks5h", "socks4", "socks4a"}
 RESTResponseType = urllib3.HTTPResponse
 
@@ -260,10 +270,7 @@ class RESTClientObject:
                 if is_json or is_structured_yaml:
                     request_body = None
                     if body is not None:
-                        # boonamber: orjson when installed; bytes(memoryview()) copies its result to an
-                        # exact-size object (orjson's buffer is several times the text: 33 MB for a
-                        # 2.7 MB pretrain chunk), so only the text is held while in flight
-                        request_body = bytes(memoryview(_orjson.dumps(body))) if _orjson is not None else json.dumps(body)
+                        request_body = json_body(body)  # boonamber: orjson when installed
                     r = self.pool_manager.request(
                         method,
                         url,

@@ -427,19 +427,13 @@ def _leader_on_line(
     n = len(v)
     index = np.zeros(n, dtype=np.int64)
     created: list[int] = []
-    table: tuple[int, LineTable] | None = None
     a, step = 0, LINE_CHUNK
     while a < n:
         b = min(n, a + step)
         c = v[a:b]
         idx: I64 | None = None
-        if store.count and pv > 0:
-            values, first = store.line()
-            buckets = line_buckets(len(values))
-            if b - a >= buckets:
-                if table is None or table[0] != store.count:
-                    table = (store.count, LineTable(values, first, pv, buckets))
-                idx = table[1].lookup(c)
+        if store.count and pv > 0 and b - a >= line_buckets(len(store.line()[0])):
+            idx = store.line_table(pv).lookup(c)
         if idx is None:
             idx, d = nearest(c[:, None], store, pv, exact=False)
             over = np.flatnonzero(d > pv)
