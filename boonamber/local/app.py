@@ -31,6 +31,7 @@ from boonamber.local.batching import LoopCommits
 from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, INLINE_MAX_BODY_BYTES, WORKER_THREADS
 from boonamber.local.engine import EngineError
 from boonamber.local.errors import ApiError, BadRequest, TooLarge, TooManyRequests
+from boonamber.local.inflight import SHUTTING_DOWN, Abandoned, InFlight, working_for
 from boonamber.local.models import NotInline, inline_call
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
 from boonamber.local.service import Service
@@ -215,6 +216,7 @@ class AmberApp:
         # Few request threads: the work holds the GIL, and more threads only contend for it.
         self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
         self.commits = LoopCommits(service.store)
+        self.in_flight = InFlight()
 
     def operation(
         self,
@@ -235,6 +237,7 @@ class AmberApp:
         service = self.service
         limit = self.max_body_bytes
         commits = self.commits
+        in_flight = self.in_flight
 
         async def endpoint(request: Request) -> Response:
             try:
@@ -268,11 +271,18 @@ class AmberApp:
                         if pending:
                             await commits.commit(pending)
 
-                # abandon_on_cancel: a shutdown that cancels the request does not wait for
-                # the thread (its result is never acknowledged).
-                return await anyio.to_thread.run_sync(
-                    run, limiter=self.limiter, abandon_on_cancel=True
-                )
+                # A shutdown that gives up on the request (see inflight) answers it 503 at
+                # once; the thread runs on but can no longer commit.
+                with anyio.CancelScope() as scope, in_flight.track(scope.cancel) as ticket:
+
+                    def run_for_ticket() -> Response:
+                        with working_for(ticket):
+                            return run()
+
+                    return await anyio.to_thread.run_sync(
+                        run_for_ticket, limiter=self.limiter, abandon_on_cancel=True
+                    )
+                return error_response(503, SHUTTING_DOWN)
             except TooManyRequests as exc:
                 return error_response(
                     exc.status, exc.message, {"Retry-After": str(exc.retry_after)}
@@ -283,6 +293,8 @@ class AmberApp:
                 return error_response(400, str(exc))
             except ClientDisconnect:
                 return error_response(400, "the client disconnected")
+            except Abandoned:
+                return error_response(503, SHUTTING_DOWN)
             except Exception:
                 log.exception("internal error in %s %s", request.method, request.url.path)
                 return error_response(500, "internal server error")

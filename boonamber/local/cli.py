@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import logging
 import os
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
 
 from boonamber.local.defaults import (
     DEFAULT_DB,
@@ -23,8 +19,6 @@ from boonamber.local.defaults import (
     DEFAULT_SYNCHRONOUS,
     DEFAULT_TOKEN_TTL,
 )
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 log = logging.getLogger("boonamber.local")
 
@@ -113,25 +107,6 @@ def _credentials(service: object, args: argparse.Namespace) -> tuple[str, str | 
     return lk, sk, True
 
 
-def _server_class() -> type[Any]:
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server, but SIGINT/SIGTERM only stop it: uvicorn would re-raise the signal
-        after shutdown and kill the process before the database is closed."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
-            try:
-                yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-
-    return Server
-
-
 def _fail(message: str) -> int:
     """Report a start-up failure as the ``boonamber`` tool does (one line, exit status 1)."""
     print(f"boonamber: error: {message}", file=sys.stderr)
@@ -140,10 +115,8 @@ def _fail(message: str) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the server until SIGINT/SIGTERM; returns the process exit code."""
-    from boonamber.local.runner import bind_socket, open_service, server_url, uvicorn_config
+    from boonamber.local.runner import amber_server, bind_socket, open_service, server_url
     from boonamber.profiles import write_profile
-
-    server_class = _server_class()
 
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
@@ -175,13 +148,12 @@ def run_serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     port = sock.getsockname()[1]
     url = server_url(args.host, port)
-    config = uvicorn_config(
+    server = amber_server(
         service,
         max_body_bytes=args.max_body_bytes,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
     )
-    server = server_class(config)
 
     def announce() -> None:
         while not server.started:

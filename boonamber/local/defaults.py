@@ -69,8 +69,11 @@ PRETRAIN_IDLE = 300.0
 #: Idle keep-alive connections are closed after this many seconds.
 DEFAULT_KEEP_ALIVE = 30
 
-#: How long SIGTERM/SIGINT waits for in-flight requests before cancelling them, in seconds.
+#: How long SIGTERM/SIGINT waits for in-flight requests, in seconds; then those that have not
+#: begun to commit are answered 503 and never applied.
 DEFAULT_SHUTDOWN_GRACE = 3
+#: ... and how much longer the requests already committing get to answer before they are cut.
+SHUTDOWN_FINISH = 2
 
 # ---------------------------------------------------------------- model limits
 # Checked when a configuration (postConfig) or new training values (postLearning) are parsed:

@@ -52,9 +52,7 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         """Open the database, create an account and serve; return once connections are
         accepted."""
-        import uvicorn
-
-        from boonamber.local.runner import open_service, uvicorn_config
+        from boonamber.local.runner import amber_server, open_service
 
         with self._lock:
             if self._thread is not None:
@@ -68,7 +66,7 @@ class EmbeddedServer:
                 service.close()
                 raise
             port = sock.getsockname()[1]
-            server = uvicorn.Server(uvicorn_config(service, max_body_bytes=self.max_body_bytes))
+            server = amber_server(service, max_body_bytes=self.max_body_bytes)
             thread = threading.Thread(
                 target=server.run,
                 kwargs={"sockets": [sock]},

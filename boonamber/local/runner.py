@@ -1,12 +1,18 @@
 """What every way of running the local server shares: the service on its database, the
-listening socket and the uvicorn configuration (used by ``serve`` and EmbeddedServer)."""
+listening socket and the uvicorn server (used by ``serve`` and EmbeddedServer)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
+import signal
 import socket
 import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from boonamber.local.defaults import (
     BLAS_THREADS,
@@ -16,9 +22,13 @@ from boonamber.local.defaults import (
     DEFAULT_SHUTDOWN_GRACE,
     DEFAULT_SYNCHRONOUS,
     DEFAULT_TOKEN_TTL,
+    SHUTDOWN_FINISH,
 )
 
 _BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+log = logging.getLogger("boonamber.local")
 
 
 def limit_blas_threads() -> bool:
@@ -34,6 +44,7 @@ def limit_blas_threads() -> bool:
 if TYPE_CHECKING:
     import uvicorn
 
+    from boonamber.local.inflight import InFlight
     from boonamber.local.service import Service
 
 
@@ -55,20 +66,24 @@ def open_service(
     return Service(store, token_ttl=token_ttl, journal_max_ops=journal_max_ops)
 
 
-def uvicorn_config(
+def amber_server(
     service: Service,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_level: str = "warning",
     access_log: bool = False,
-) -> uvicorn.Config:
-    """The uvicorn configuration serving ``service`` (uvloop if installed, h11, no lifespan)."""
+) -> uvicorn.Server:
+    """The uvicorn server for ``service`` (uvloop if installed, h11, no lifespan). SIGINT and
+    SIGTERM stop it (in the main thread); its shutdown waits DEFAULT_SHUTDOWN_GRACE seconds for
+    the requests in flight, answers 503 those that have not begun to commit (see inflight),
+    and waits up to SHUTDOWN_FINISH seconds more for the rest."""
     import uvicorn
 
-    from boonamber.local.app import create_app
+    from boonamber.local.app import AmberApp
 
-    return uvicorn.Config(
-        create_app(service, max_body_bytes),
+    amber = AmberApp(service, max_body_bytes)
+    config = uvicorn.Config(
+        amber.build(),
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
@@ -78,8 +93,55 @@ def uvicorn_config(
         loop="auto",
         http="h11",
         timeout_keep_alive=DEFAULT_KEEP_ALIVE,
-        timeout_graceful_shutdown=DEFAULT_SHUTDOWN_GRACE,
+        timeout_graceful_shutdown=DEFAULT_SHUTDOWN_GRACE + SHUTDOWN_FINISH,
     )
+    server: uvicorn.Server = _server_class()(config, amber.in_flight)
+    return server
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class AmberServer(uvicorn.Server):
+        """uvicorn's server, but SIGINT/SIGTERM only stop it (uvicorn would re-raise the signal
+        after shutdown and kill the process before the database is closed), and its shutdown
+        gives up on uncommitted requests after the grace period."""
+
+        def __init__(self, config: uvicorn.Config, in_flight: InFlight) -> None:
+            super().__init__(config)
+            self.in_flight = in_flight
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield  # signals only reach the main thread (EmbeddedServer runs in another)
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(DEFAULT_SHUTDOWN_GRACE, self._give_up)
+            try:
+                await super().shutdown(sockets)
+            finally:
+                timer.cancel()
+
+        def _give_up(self) -> None:
+            count = self.in_flight.abandon_all()
+            if count:
+                log.warning(
+                    "shutting down: %d request(s) still running after %s s were answered 503 "
+                    "and will not be applied",
+                    count,
+                    DEFAULT_SHUTDOWN_GRACE,
+                )
+
+    return AmberServer
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

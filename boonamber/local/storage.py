@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Generic, TypeVar
 
+from boonamber.local.inflight import current_ticket
+
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
@@ -428,10 +430,11 @@ class Write:
 class _Work(Generic[T]):
     """One caller's part of a group commit."""
 
-    __slots__ = ("done", "error", "fn", "result")
+    __slots__ = ("done", "error", "fn", "result", "ticket")
 
     def __init__(self, fn: Callable[[Tx], T]) -> None:
         self.fn = fn
+        self.ticket = current_ticket()
         self.done = False
         self.result: T | None = None
         self.error: BaseException | None = None
@@ -533,9 +536,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """Run a write transaction: committed on normal exit, rolled back on an exception."""
+        """Run a write transaction: committed on normal exit, rolled back on an exception.
+        On behalf of a request, its ticket is claimed first (Abandoned: nothing done)."""
+        ticket = current_ticket()
         with self._lock:
             conn = self._connection()
+            if ticket is not None:
+                ticket.claim()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Tx(conn)
@@ -549,7 +556,8 @@ class Store:
         """Run ``fn`` in a write transaction shared with the concurrent callers' (group commit:
         one COMMIT for all). Returns once the group is committed. ``fn`` runs in its own
         savepoint, so if it raises only its writes are undone and its caller gets the error;
-        if the COMMIT fails, every caller of the group gets that error."""
+        if the COMMIT fails, every caller of the group gets that error. On behalf of a request,
+        its ticket is claimed first (Abandoned: ``fn`` is not run)."""
         item = _Work(fn)
         cond = self._group_cond
         with cond:
@@ -581,6 +589,8 @@ class Store:
                     for item in batch:
                         conn.execute("SAVEPOINT work")
                         try:
+                            if item.ticket is not None:
+                                item.ticket.claim()
                             item.result = item.fn(tx)
                         except BaseException as exc:
                             conn.execute("ROLLBACK TO work")

@@ -186,7 +186,13 @@ def test_two_servers_never_share_a_database(fresh_server: Any, tmp_path: Path) -
     fresh_server(db_path=db)  # free again once the first one stopped
 
 
-def test_sigterm_stops_within_seconds_with_work_in_flight(tmp_path: Path) -> None:
+def _post_in_flight_at_sigterm(
+    tmp_path: Path, features: int, values: int, after: float
+) -> tuple[Any, float]:
+    """Post ``values`` random values to a model of window 100 x ``features`` (a costly learning
+    of one cluster per pattern), send SIGTERM ``after`` seconds later; returns the post's
+    answer or error and the seconds the server took to exit, once a restarted server was seen
+    to hold exactly what was acknowledged and to learn on."""
     db, license_file = str(tmp_path / "term.db"), str(tmp_path / "amber.license")
     proc = _serve(db, license_file)
     try:
@@ -195,43 +201,65 @@ def test_sigterm_stops_within_seconds_with_work_in_flight(tmp_path: Path) -> Non
         model_id = api.post_model(v2.PostModelRequest(label="term")).id
         config = {
             "streamingWindow": 100,
-            "features": [{"name": f"f{i}"} for i in range(100)],
+            "features": [{"name": f"f{i}"} for i in range(features)],
             "percentVariation": 0.01,
             "training": {"bufferingSamples": 200, "learningMaxClusters": 1000},
         }
         api.post_config(v2.PostConfigRequest.from_dict(config), model_id)
-        noise = np.random.default_rng(5).uniform(size=60_000).round(3)
-        slow = v2.PostDataRequest(data=",".join(map(repr, noise.tolist())))  # seconds of work
+        noise = np.random.default_rng(5).uniform(size=values).round(3)
+        body = v2.PostDataRequest(data=",".join(map(repr, noise.tolist())))
         outcome: list[Any] = []
 
         def post() -> None:
             try:
-                outcome.append(api.post_data(slow, model_id))
+                outcome.append(api.post_data(body, model_id))
             except Exception as exc:
                 outcome.append(exc)
 
         worker = threading.Thread(target=post)
         worker.start()
-        time.sleep(1.0)  # the request is being worked on
+        time.sleep(after)  # the request is being worked on
         assert not outcome, "the request finished too soon to test an in-flight shutdown"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
-        assert time.monotonic() - started < 8
+        took = time.monotonic() - started
         worker.join(30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    # Whatever was acknowledged is there after a restart, and the model answers.
+    assert len(outcome) == 1
     before = os.stat(license_file).st_mtime_ns
     proc = _serve(db, license_file)
     try:
         profile = _wait_profile(license_file, proc, after=before)
         api = login_api(profile["server"], profile["license-key"], profile["secret-key"])
-        status = api.get_status(model_id)
-        acked = outcome and not isinstance(outcome[0], Exception)
-        assert status.sample_count == (outcome[0].status.sample_count if acked else 0)
+        acked = not isinstance(outcome[0], Exception)
+        expected = outcome[0].status.sample_count if acked else 0
+        assert api.get_status(model_id).sample_count == expected
+        more = api.post_data(v2.PostDataRequest(data=csv_values(noise[: 100 * features])), model_id)
+        assert more.status.sample_count > expected
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
+    return outcome[0], took
+
+
+def test_sigterm_answers_503_for_work_still_running_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    # 1,401 patterns of 10,000 values: ~18 s of work, far beyond the 3 s grace period.
+    outcome, took = _post_in_flight_at_sigterm(tmp_path, 100, 150_000, after=0.5)
+    assert isinstance(outcome, v2.ApiException), outcome
+    assert outcome.status == 503
+    assert "shutting down" in str(outcome.body) and "not applied" in str(outcome.body)
+    assert took < 8  # the grace period, not the request's length
+
+
+def test_sigterm_waits_for_work_that_ends_within_the_grace_period(tmp_path: Path) -> None:
+    # 501 patterns of 4,000 values: ~1 s of work.
+    outcome, took = _post_in_flight_at_sigterm(tmp_path, 40, 24_000, after=0.3)
+    assert not isinstance(outcome, Exception), outcome
+    assert outcome.status.sample_count == 501
+    assert took < 8
