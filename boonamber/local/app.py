@@ -31,7 +31,7 @@ from boonamber.local.batching import LoopCommits
 from boonamber.local.defaults import DEFAULT_MAX_BODY_BYTES, INLINE_MAX_BODY_BYTES, WORKER_THREADS
 from boonamber.local.engine import EngineError
 from boonamber.local.errors import ApiError, BadRequest, TooLarge, TooManyRequests
-from boonamber.local.inflight import SHUTTING_DOWN, Abandoned, InFlight, working_for
+from boonamber.local.inflight import SHUTTING_DOWN, InFlight, working_for
 from boonamber.local.models import NotInline, inline_call
 from boonamber.local.parsing import parse_clusters, parse_csv, parse_vectors
 from boonamber.local.service import Service
@@ -293,8 +293,6 @@ class AmberApp:
                 return error_response(400, str(exc))
             except ClientDisconnect:
                 return error_response(400, "the client disconnected")
-            except Abandoned:
-                return error_response(503, SHUTTING_DOWN)
             except Exception:
                 log.exception("internal error in %s %s", request.method, request.url.path)
                 return error_response(500, "internal server error")
@@ -509,8 +507,3 @@ class AmberApp:
             routes=[Mount("/v2", routes=self.routes())],
             exception_handlers={HTTPException: http_error, Exception: internal_error},
         )
-
-
-def create_app(service: Service, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
-    """The ASGI application of the local Amber server around ``service``."""
-    return AmberApp(service, max_body_bytes).build()
