@@ -40,6 +40,16 @@ def test_raw_index_formula() -> None:
         1000 - math.floor(1000 * math.log(2) / math.log(100)),
     ]
     assert an.raw_index(np.array([1]), np.array([1])).tolist() == [0]
+    # every size against every maximum up to 400 (0 and 1 included): the scalar definition
+    grid = np.arange(401, dtype=np.int64)
+    size, top = (g.ravel() for g in np.meshgrid(grid, grid))
+    ref = [
+        0
+        if m <= 1
+        else min(1000, max(0, 1000 - math.floor(1000 * math.log(max(c, 1)) / math.log(m) + 1e-9)))
+        for c, m in zip(size.tolist(), top.tolist(), strict=True)
+    ]
+    assert an.raw_index(size, top).tolist() == ref
 
 
 @pytest.mark.parametrize("k", [1, 3, 40, 40_000])

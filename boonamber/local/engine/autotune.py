@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .clustering import Blocks, TemplateStore, count_on_line, leader_assign
+from .clustering import Blocks, LineCounter, TemplateStore, leader_assign
 from .config import DEFAULT_PV, FeatureConfig
 from .patterns import MIN_RANGE
 
@@ -68,20 +68,35 @@ def tune_range(
     return lo, hi
 
 
-def cluster_count(source: F64, rows: I64 | None, pv: float, blocks: Blocks, limit: int) -> float:
-    """Number of templates leader clustering creates over the given patterns at ``pv``.
+def cluster_counter(
+    source: F64, rows: I64 | None, blocks: Blocks, limit: int
+) -> Callable[[float], float]:
+    """``count(pv)``: the number of templates leader clustering creates over the given
+    patterns at ``pv``.
 
-    Stops once ``limit`` templates exist and extrapolates linearly to all patterns (the curve
-    only matters in log scale there: it is in its "explosion").
+    Counting stops once ``limit`` templates exist and extrapolates linearly to all patterns
+    (the curve only matters in log scale there: it is in its "explosion"). Length-1
+    patterns are sorted once for every pv (:class:`LineCounter`).
     """
     n = len(source) if rows is None else len(rows)
     if source.shape[1] == 1:
-        count, stop = count_on_line(source[:, 0] if rows is None else source[rows, 0], pv, limit)
+        line = LineCounter(np.ascontiguousarray(source[:, 0] if rows is None else source[rows, 0]))
+
+        def run(pv: float) -> tuple[int, int]:
+            return line.count(pv, limit)
+
     else:
-        store = TemplateStore(blocks, source.shape[1], keep_raw=False)
-        res = leader_assign(store, source, rows, pv, cap=limit, count_only=True)
-        count, stop = store.count, res.stop
-    return float(count) if stop >= n else count * n / stop
+
+        def run(pv: float) -> tuple[int, int]:
+            store = TemplateStore(blocks, source.shape[1], keep_raw=False)
+            res = leader_assign(store, source, rows, pv, cap=limit, count_only=True)
+            return store.count, res.stop
+
+    def count(pv: float) -> float:
+        created, stop = run(pv)
+        return float(created) if stop >= n else created * n / stop
+
+    return count
 
 
 def _kneedle_score(xs: F64, ys: F64, x0: float, x1: float, y0: float, y1: float) -> F64:
@@ -110,10 +125,11 @@ def tune_pv(
         return DEFAULT_PV, {}
     limit = max(SATURATION_MIN, n // SATURATION_DIV)
     counts: dict[int, float] = {}
+    count_at = cluster_counter(source, rows, blocks, limit)
 
     def count(i: int) -> float:
         if i not in counts:
-            counts[i] = cluster_count(source, rows, float(PV_GRID[i]), blocks, limit)
+            counts[i] = count_at(float(PV_GRID[i]))
         return counts[i]
 
     last = len(PV_GRID) - 1

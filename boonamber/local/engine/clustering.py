@@ -21,13 +21,12 @@ identical to a brute-force search whatever the chunking (every exact distance go
 
 Length-1 patterns (one feature, window 1) have their own exact paths: the nearest template on
 the sorted template values (:func:`_nearest_on_line`, settled per bucket by :class:`LineTable`
-for long runs) and a counting-only leader for autotuning (:func:`count_on_line`).
+for long runs) and a counting-only leader for autotuning (:class:`LineCounter`).
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, insort
 from dataclasses import dataclass
 
 import numpy as np
@@ -294,49 +293,69 @@ def _nearest_on_line(v: F64, store: TemplateStore) -> tuple[I64, F64] | None:
     return idx, d
 
 
-LINE_FIRST_CHUNK = 64  # count_on_line: values in its first chunk (then x4 per chunk) ...
-LINE_MAX_CHUNK = 16384  # ... up to this many
+LINE_SCAN = 64  # LineCounter: values in its first look for the next uncovered one ...
+LINE_MAX_SCAN = 1 << 16  # ... doubling while they are all covered, up to this many
 
 
-def count_on_line(v: F64, pv: float, cap: int) -> tuple[int, int]:
-    """Leader clustering of length-1 patterns ``v``, counting only: (templates created,
-    patterns processed), stopping right after the ``cap``-th template (like
-    :func:`leader_assign` with ``count_only`` from an empty store).
+class LineCounter:
+    """Leader clustering of fixed length-1 patterns ``v``, counting only, at any pv: the
+    templates and patterns processed of :func:`leader_assign` with ``count_only`` from an
+    empty store (see :meth:`count`).
 
-    A pattern is matched when some template lies within ``pv`` (``|v - t| <= pv`` as
-    :func:`l1` rounds it). That rounding is monotone in ``t``, so the two templates around a
-    value (one each side) decide it. Each chunk is checked against the templates before it
-    in one vectorised pass; only its unmatched values are walked (bisect on the sorted
-    templates, including those the walk creates).
+    Leader clustering makes a template of the first pattern that no template matches. So
+    the templates are found one after the other, each at the first value left uncovered by
+    those before it, and only they cost work: each one marks the values it matches
+    (``|v - t| <= pv`` as :func:`l1` rounds it) on the values sorted once, and the scan for
+    the next uncovered value only moves forward. The sort is shared by all the pv a tuning
+    tries.
     """
-    n = len(v)
-    if cap <= 0:
-        return 0, 0
-    line: list[float] = []  # templates, ascending
-    ordered = np.zeros(0)
-    a, step = 0, LINE_FIRST_CHUNK
-    while a < n:
-        b = min(n, a + step)
-        c = v[a:b]
-        if line:
-            k = len(ordered)
-            pos = np.searchsorted(ordered, c)
-            near_r = np.abs(c - ordered[np.minimum(pos, k - 1)]) <= pv
-            near_l = np.abs(c - ordered[np.maximum(pos - 1, 0)]) <= pv
-            cand = np.flatnonzero(~(near_r | near_l))
-        else:
-            cand = np.arange(b - a)
-        if cand.size:
-            for j, x in zip(cand.tolist(), c[cand].tolist(), strict=True):
-                i = bisect_left(line, x)  # line[i - 1] < x <= line[i]
-                if (i < len(line) and abs(x - line[i]) <= pv) or (i and abs(x - line[i - 1]) <= pv):
-                    continue
-                insort(line, x)
-                if len(line) >= cap:
-                    return len(line), a + j + 1
-            ordered = np.array(line)
-        a, step = b, min(LINE_MAX_CHUNK, 4 * step)
-    return len(line), n
+
+    def __init__(self, v: F64) -> None:
+        self._v = v
+        self._order = np.argsort(v, kind="stable")
+        self._sorted = v[self._order]
+
+    def _matched(self, t: float, pv: float) -> tuple[int, int]:
+        """Sorted positions [lo, hi) of the values template ``t`` matches: a contiguous run,
+        as the rounding of ``|v - t|`` is monotone on each side of t. The searches are
+        corrected for the rounding of ``t +- pv``, a distinct value at a time."""
+        sv = self._sorted
+        n = len(sv)
+        hi = int(sv.searchsorted(t + pv, "right"))
+        while hi < n and abs(sv[hi] - t) <= pv:
+            hi = int(sv.searchsorted(sv[hi], "right"))
+        while abs(sv[hi - 1] - t) > pv:
+            hi = int(sv.searchsorted(sv[hi - 1], "left"))
+        lo = int(sv.searchsorted(t - pv, "left"))
+        while lo > 0 and abs(sv[lo - 1] - t) <= pv:
+            lo = int(sv.searchsorted(sv[lo - 1], "left"))
+        while abs(sv[lo] - t) > pv:
+            lo = int(sv.searchsorted(sv[lo], "right"))
+        return lo, hi
+
+    def count(self, pv: float, cap: int) -> tuple[int, int]:
+        """(templates created, patterns processed) at ``pv``, stopping right after the
+        ``cap``-th template."""
+        n = len(self._v)
+        if cap <= 0:
+            return 0, 0
+        covered = np.zeros(n, dtype=bool)
+        i, created, window = 0, 0, LINE_SCAN
+        while i < n:
+            part = covered[i : i + window]
+            j = int(part.argmin())  # the first uncovered value, if any
+            if part[j]:
+                i += len(part)
+                window = min(2 * window, LINE_MAX_SCAN)
+                continue
+            i += j
+            lo, hi = self._matched(float(self._v[i]), pv)
+            covered[self._order[lo:hi]] = True
+            created += 1
+            if created >= cap:
+                return created, i + 1
+            i += 1
+        return created, n
 
 
 class LineTable:

@@ -314,9 +314,9 @@ class AmberModel:
         if a >= end:
             return end
         scaler = self._scaler_or_raise()
-        seg = ext[m + a - w + 1 : m + end]
-        view = windows(scaler.vectors(seg), w)
-        raw_view = windows(scaler.clip(seg), w)
+        clipped = scaler.clip(ext[m + a - w + 1 : m + end])
+        view = windows(scaler.scale_clipped(clipped), w)
+        raw_view = windows(clipped, w)
         res = self._learn_rows(view, None, raw_view, answers=self._answers)
         if self._answers:
             for k, v in res.items():
