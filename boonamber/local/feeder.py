@@ -63,9 +63,9 @@ class Feeder:
 
     def add(self, index: int, values: FloatArray, complete: bool, config: str) -> bool:
         """Hand over stored chunk ``index``; ``complete`` when it was the upload's last one,
-        with the model's ``config`` at that moment. False if the feeder already ended."""
+        with the model's ``config`` at that moment. False if the feeder ended or was cancelled."""
         with self._cond:
-            if self.ended:
+            if self.ended or self.cancelled:
                 return False
             self._parts[index] = values
             self.received += len(values)

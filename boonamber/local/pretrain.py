@@ -1,9 +1,10 @@
 """Chunked pretraining: upload transactions and background pretraining jobs.
 
 A transaction collects the chunks ``1..n`` of one upload (any order, in parallel); each chunk is
-validated and stored (parsed, as float64) when it arrives, so an acknowledged chunk survives a
-restart. The same chunk sent again (a client retrying after a lost answer) is acknowledged without
-effect, even after the upload completed; a different chunk under a received index is refused.
+validated and stored (parsed; as float32 when that loses nothing, else float64) when it arrives,
+so an acknowledged chunk survives a restart. The same chunk sent again (a client retrying after
+a lost answer) is acknowledged without effect, even after the upload completed; a different chunk
+under a received index is refused.
 The first chunk starts a background job (:class:`~boonamber.local.feeder.Feeder`) that pretrains
 a fresh engine on the chunks in order while the others are still arriving; when the last chunk
 arrives the model's pretrain status becomes ``Pretraining``, and when the job is done it
@@ -35,6 +36,30 @@ from boonamber.local.parsing import FloatArray, parse_chunkspec, parse_data
 from boonamber.local.storage import Tx
 
 log = logging.getLogger("boonamber.local")
+
+
+# A stored chunk holds float32 values as _FLOAT32_TAG + their little-endian float32 bytes (an
+# odd length), other values as little-endian float64 (a multiple of 8; all that earlier
+# versions stored). Half the bytes to write for what clients send as b64float.
+_FLOAT32_TAG = b"\x04"
+
+
+def stored_form(values: FloatArray, exact_float32: bool = False) -> bytes:
+    """The bytes stored for a chunk's ``values`` (float64): float32 when that loses nothing
+    (``exact_float32``: known to be float32 values, as b64float / packed-float are)."""
+    if not exact_float32:
+        with np.errstate(over="ignore"):
+            exact_float32 = bool(np.array_equal(values.astype(np.float32), values))
+    if exact_float32:
+        return b"".join((_FLOAT32_TAG, values.astype("<f4").data))
+    return np.ascontiguousarray(values, dtype="<f8").tobytes()
+
+
+def stored_values(blob: bytes) -> FloatArray:
+    """A stored chunk's values (float64), from either stored form."""
+    if len(blob) % 2:
+        return np.frombuffer(blob, dtype="<f4", offset=len(_FLOAT32_TAG)).astype(np.float64)
+    return np.frombuffer(blob, dtype="<f8")
 
 
 def _short(text: str, limit: int = 64) -> str:
@@ -77,9 +102,9 @@ class Pretrainer:
 
         Returns the HTTP status (200 once pretrained, else 202) and the response body."""
         index, count = parse_chunkspec(chunkspec)
-        values = parse_data(data, fmt)
-        payload = np.ascontiguousarray(values, dtype="<f8").tobytes()  # one copy
-        digest = hashlib.sha256(payload).hexdigest()
+        values = np.ascontiguousarray(parse_data(data, fmt), dtype="<f8")
+        digest = hashlib.sha256(values.data).hexdigest()  # of the values, any format
+        blob = stored_form(values, exact_float32=fmt != "csv")
         svc = self.models
         txn_id = (txn_header or "").strip()
         spec = f"{index}:{count}"
@@ -140,23 +165,31 @@ class Pretrainer:
                 if new:
                     tx.delete_pretrain(model_id)
                     tx.create_txn(txn_id, model_id, count, time.time())
-                tx.add_chunk(txn_id, index, digest, payload)
+                tx.add_chunk(txn_id, index, digest, blob)
 
             if complete:
                 status, message = "Pretraining", "Pretraining: 0% done"
             else:
                 status, message = "Chunking", f"Received {len(have) + 1} of {count} chunks"
-            svc.commit(
-                lm,
-                usage="postPretrain",
-                extra=store_chunk,
-                pretrain_status=status,
-                pretrain_message=message,
-            )
             config = lm.row.config or ""
+            # A running job gets the chunk while it is being stored, so the engine need not
+            # wait for the write; if the write fails, the job starts over from storage.
+            early = feeder is not None and feeder.add(index, values, complete, config)
+            try:
+                svc.commit(
+                    lm,
+                    usage="postPretrain",
+                    extra=store_chunk,
+                    pretrain_status=status,
+                    pretrain_message=message,
+                )
+            except BaseException:
+                if early and feeder is not None:
+                    feeder.cancel()  # it holds a chunk that was not stored
+                raise
             if feeder is None:
                 feeder = self._open(model_id, txn_id, count, config)
-            if not feeder.add(index, values, complete, config):
+            if not early and not feeder.add(index, values, complete, config):
                 feeder = self._restore(model_id, txn_id, count, config)  # it had just ended
             job = feeder if complete else None
         if job is not None and job.done.wait(self.wait_seconds):
@@ -211,7 +244,8 @@ class Pretrainer:
         """The running job of the model's upload ``txn_id``, if any."""
         with self._guard:
             job = self._jobs.get(model_id)
-        return job if job is not None and job.txn_id == txn_id and not job.ended else None
+        live = job is not None and job.txn_id == txn_id and not (job.ended or job.cancelled)
+        return job if live else None
 
     def _open(self, model_id: str, txn_id: str, count: int, config: str) -> Feeder:
         """Start the job of an upload (replacing the model's previous one)."""
@@ -243,13 +277,13 @@ class Pretrainer:
         job = self._open(model_id, txn_id, count, config)
         for k, (index, data) in enumerate(chunks):
             last = k == len(chunks) - 1 and len(chunks) == count
-            job.add(index, np.frombuffer(data, dtype="<f8"), last, config)
+            job.add(index, stored_values(data), last, config)
         return job
 
     def _stored_values(self, txn_id: str) -> FloatArray:
         with self.models.store.read() as tx:
             chunks = tx.load_chunks(txn_id)
-        return np.concatenate([np.frombuffer(d, dtype="<f8") for _, d in chunks])
+        return np.concatenate([stored_values(d) for _, d in chunks])
 
     def _run(self, job: Feeder) -> None:
         pretrained = False

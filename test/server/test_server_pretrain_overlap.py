@@ -7,7 +7,9 @@ byte-identical to a one-shot pretraining of the same data, and errors read the s
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import sqlite3
 import tarfile
 import time
 from typing import Any
@@ -20,6 +22,8 @@ from helpers import wait_pretrained
 import boonamber.v2 as v2
 from boonamber.local.engine import AmberModel
 from boonamber.local.engine.model import PRETRAIN_CHUNK
+from boonamber.local.pretrain import stored_form, stored_values
+from boonamber.local.storage import Tx
 from boonamber.local.wire import parse_config
 from boonamber.v2.exceptions import ApiException
 
@@ -216,3 +220,78 @@ def test_a_new_upload_replaces_an_unfinished_one(checked_api: Any, amber_server:
     assert code == 400  # the first upload is gone
     assert wait_pretrained(checked_api, model_id).status == "Pretrained"
     assert engine_bytes(checked_api, model_id) == expected(body, values)
+
+
+def test_a_chunk_whose_write_failed_is_not_pretrained_on(
+    checked_api: Any, amber_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running job gets each chunk while it is being stored. When the write fails (a disk
+    fault, injected), the job starts over from storage, so the model is pretrained on the
+    chunk sent again in its place, not on the one that was never stored."""
+    values = np.random.default_rng(5).random(3 * B)
+    model_id, body = configure(checked_api, 1)
+    parts = split(values, [B, 2 * B])
+    txn = send(checked_api, model_id, parts[0], "1:3", "").data.txn_id
+    feeder = job(amber_server, model_id)
+    store_chunk = Tx.add_chunk
+
+    def disk_fault(self: Tx, txn_id: str, idx: int, digest: str, data: bytes) -> None:
+        if idx == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        store_chunk(self, txn_id, idx, digest, data)
+
+    monkeypatch.setattr(Tx, "add_chunk", disk_fault)
+    other = b64(np.random.default_rng(6).random(B))
+    with pytest.raises(ApiException) as failed:
+        send(checked_api, model_id, other, "2:3", txn)
+    assert failed.value.status == 500
+    assert feeder.cancelled
+    monkeypatch.setattr(Tx, "add_chunk", store_chunk)
+    assert checked_api.get_pretrain(model_id).status == "Chunking"
+    send(checked_api, model_id, parts[1], "2:3", txn)
+    send(checked_api, model_id, parts[2], "3:3", txn)
+    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
+    assert engine_bytes(checked_api, model_id) == expected(body, values)
+
+
+def test_chunks_stored_as_float32_or_float64_resume_after_a_restart(
+    fresh_server: Any, amber_login: Any, tmp_path: Any
+) -> None:
+    """A b64float chunk is stored as float32, a CSV chunk as float32 when its values are
+    float32 values and as float64 when they are not (nothing is rounded); an upload resumed
+    from such chunks after a restart pretrains as one shot on the values sent."""
+    db = str(tmp_path / "forms.db")
+    server = fresh_server(db_path=db)
+    api = amber_login(server)
+    rng = np.random.default_rng(7)
+    packed = rng.random(B).astype("<f4").astype(np.float64)
+    as_float32 = rng.random(B // 2).astype("<f4").astype(np.float64)
+    as_float64 = rng.random(B // 2 + 11)  # not float32 values: kept exact
+    model_id, body = configure(api, 1)
+    txn = send(api, model_id, b64(packed), "1:3", "").data.txn_id
+    send(api, model_id, ",".join(map(repr, as_float64.tolist())), "2:3", txn, fmt="csv")
+    server.stop()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        sizes = dict(conn.execute("SELECT idx, LENGTH(data) FROM pretrain_chunks").fetchall())
+    assert sizes == {1: 4 * B + 1, 2: 8 * len(as_float64)}
+    again = fresh_server(db_path=db)
+    api.api_client.configuration.host = again.url
+    send(api, model_id, ",".join(map(repr, as_float32.tolist())), "3:3", txn, fmt="csv")
+    assert wait_pretrained(api, model_id).status == "Pretrained"
+    values = np.concatenate((packed, as_float64, as_float32))
+    engine = AmberModel(parse_config(body))
+    engine.pretrain(values)
+    assert engine_bytes(api, model_id) == engine.to_bytes()
+
+
+def test_a_chunk_stored_by_an_earlier_version_as_float64_is_read() -> None:
+    values = np.random.default_rng(8).random(1000)
+    legacy = values.astype("<f8").tobytes()  # the only form earlier versions stored
+    assert np.array_equal(stored_values(legacy), values)
+    assert np.array_equal(stored_values(stored_form(values)), values)
+    assert len(stored_form(values)) == 8 * 1000
+    halves = np.arange(1000) / 2.0
+    assert len(stored_form(halves)) == 4 * 1000 + 1
+    assert np.array_equal(stored_values(stored_form(halves)), halves)
+    huge = np.array([1e250, 1.0])  # beyond float32: float64
+    assert np.array_equal(stored_values(stored_form(huge)), huge)
