@@ -62,8 +62,9 @@ class Feeder:
     # ------------------------------------------------------------------ from requests
 
     def add(self, index: int, values: FloatArray, complete: bool, config: str) -> bool:
-        """Hand over stored chunk ``index``; ``complete`` when it was the upload's last one,
-        with the model's ``config`` at that moment. False if the feeder ended or was cancelled."""
+        """Hand over chunk ``index``, stored or being stored (a failed write cancels the
+        feeder); ``complete`` when it is the upload's last one, with the model's ``config`` at
+        that moment. False if the feeder ended or was cancelled."""
         with self._cond:
             if self.ended or self.cancelled:
                 return False
