@@ -60,6 +60,14 @@ def engine_bytes(api: Any, model_id: str) -> bytes:
     return AmberModel.from_bytes(raw).to_bytes()
 
 
+def assert_pretrained_as_one_shot(
+    api: Any, model_id: str, body: dict[str, Any], values: Any
+) -> None:
+    """The model finishes pretraining, byte-identical to a one-shot pretraining of ``values``."""
+    assert wait_pretrained(api, model_id).status == "Pretrained"
+    assert engine_bytes(api, model_id) == expected(body, values)
+
+
 def send(api: Any, model_id: str, part: str, spec: str, txn: str, fmt: str = "b64float") -> Any:
     return api.post_pretrain_with_http_info(
         v2.PostPretrainRequest(data=part, format=fmt), model_id, chunkspec=spec, txn_id=txn
@@ -116,8 +124,7 @@ def test_overlapped_pretraining_is_byte_identical_to_one_shot(
     model_id, body = configure(checked_api, features, **training)
     last = upload(checked_api, model_id, split(values, cuts), order)
     assert last.data.status in ("Pretraining", "Pretrained")
-    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
-    assert engine_bytes(checked_api, model_id) == expected(body, values)
+    assert_pretrained_as_one_shot(checked_api, model_id, body, values)
     assert checked_api.get_pretrain(model_id).message == f"Pretrained on {n} values"
 
 
@@ -136,8 +143,7 @@ def test_the_engine_works_before_the_last_chunk(checked_api: Any, amber_server: 
     assert checked_api.get_pretrain(model_id).status == "Chunking"
     assert checked_api.get_status(model_id).state == "Buffering"
     send(checked_api, model_id, parts[2], "3:3", txn)
-    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
-    assert engine_bytes(checked_api, model_id) == expected(body, values)
+    assert_pretrained_as_one_shot(checked_api, model_id, body, values)
 
 
 def test_an_upload_carries_on_across_a_restart(
@@ -157,8 +163,7 @@ def test_an_upload_carries_on_across_a_restart(
     assert api.get_pretrain(model_id).status == "Chunking"
     send(api, model_id, parts[2], "3:3", txn)  # a replay is still acknowledged
     send(api, model_id, parts[1], "2:3", txn)
-    assert wait_pretrained(api, model_id).status == "Pretrained"
-    assert engine_bytes(api, model_id) == expected(body, values)
+    assert_pretrained_as_one_shot(api, model_id, body, values)
 
 
 def test_an_idle_upload_frees_its_job_and_resumes_from_storage(
@@ -178,8 +183,7 @@ def test_an_idle_upload_frees_its_job_and_resumes_from_storage(
         send(checked_api, model_id, parts[1], "2:3", txn)
         assert job(amber_server, model_id) is not feeder
         send(checked_api, model_id, parts[2], "3:3", txn)
-        assert wait_pretrained(checked_api, model_id).status == "Pretrained"
-        assert engine_bytes(checked_api, model_id) == expected(body, values)
+        assert_pretrained_as_one_shot(checked_api, model_id, body, values)
     finally:
         pretrainer.idle_seconds = old_idle
 
@@ -218,8 +222,7 @@ def test_a_new_upload_replaces_an_unfinished_one(checked_api: Any, amber_server:
     except ApiException as exc:
         code = exc.status
     assert code == 400  # the first upload is gone
-    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
-    assert engine_bytes(checked_api, model_id) == expected(body, values)
+    assert_pretrained_as_one_shot(checked_api, model_id, body, values)
 
 
 def test_a_chunk_whose_write_failed_is_not_pretrained_on(
@@ -250,8 +253,7 @@ def test_a_chunk_whose_write_failed_is_not_pretrained_on(
     assert checked_api.get_pretrain(model_id).status == "Chunking"
     send(checked_api, model_id, parts[1], "2:3", txn)
     send(checked_api, model_id, parts[2], "3:3", txn)
-    assert wait_pretrained(checked_api, model_id).status == "Pretrained"
-    assert engine_bytes(checked_api, model_id) == expected(body, values)
+    assert_pretrained_as_one_shot(checked_api, model_id, body, values)
 
 
 def test_chunks_stored_as_float32_or_float64_resume_after_a_restart(
