@@ -47,11 +47,10 @@ _FLOAT32_TAG = b"\x04"
 def stored_form(values: FloatArray, exact_float32: bool = False) -> bytes:
     """The bytes stored for a chunk's ``values`` (float64): float32 when that loses nothing
     (``exact_float32``: known to be float32 values, as b64float / packed-float are)."""
-    if not exact_float32:
-        with np.errstate(over="ignore"):
-            exact_float32 = bool(np.array_equal(values.astype(np.float32), values))
-    if exact_float32:
-        return b"".join((_FLOAT32_TAG, values.astype("<f4").data))
+    with np.errstate(over="ignore"):
+        single = values.astype("<f4")
+    if exact_float32 or np.array_equal(single, values):
+        return b"".join((_FLOAT32_TAG, single.data))
     return np.ascontiguousarray(values, dtype="<f8").tobytes()
 
 
