@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import base64
 import decimal
 import fractions
@@ -152,6 +153,37 @@ def test_a_generator_is_checked_like_a_list() -> None:
 def test_pretrain_names_the_value_beyond_float32() -> None:
     with pytest.raises(AmberUserError, match="value 2 of the data is inf as float32"):
         convert.to_float32([1.0, 2.0, 1e300])
+
+
+@pytest.mark.parametrize("n", [1, 8191, 8192, 8193, 20_000])
+def test_pretrain_lists_pack_as_array_f_does(n: int) -> None:
+    values: list[Any] = [((i * 7919) % 1000) / 7.0 - 70.0 for i in range(n)]
+    values[n // 2] = n  # an int
+    values[-1] = np.float32(0.1)  # a numpy scalar
+    packed = convert.to_float32(values)
+    assert packed.count == n
+    assert bytes(packed.buffer) == array.array("f", values).tobytes()
+
+
+@pytest.mark.parametrize("at", [0, 8191, 8192, 20_000 - 1])
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        (1e39, "is inf as float32"),
+        (-3.5e38, "is -inf as float32"),
+        (float("nan"), "is nan as float32"),
+        (True, "not a number: True"),
+        ("x", "not a number"),
+        (None, "not a number"),
+    ],
+)
+def test_pretrain_names_a_bad_value_wherever_it_is(at: int, bad: Any, words: str) -> None:
+    values: list[Any] = [0.25] * 20_000
+    values[at] = bad
+    with pytest.raises(AmberUserError, match=words) as info:
+        convert.to_float32(values)
+    if isinstance(bad, float):
+        assert f"value {at} of the data" in str(info.value)
 
 
 def test_what_the_server_receives(
