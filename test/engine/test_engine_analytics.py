@@ -52,22 +52,47 @@ def test_raw_index_formula() -> None:
     assert an.raw_index(size, top).tolist() == ref
 
 
-@pytest.mark.parametrize("k", [1, 3, 40, 40_000])
-def test_running_sizes_equal_one_at_a_time(k: int) -> None:
-    """Sizes and running maximum equal a pattern-by-pattern count, for few and for more
-    clusters than a 16-bit sort key holds, skewed ids and a previous maximum."""
+@pytest.mark.parametrize("above", [7, 0, -20], ids=["above", "at", "below"])
+@pytest.mark.parametrize(
+    ("k", "n"), [(1, 5000), (3, 5000), (40, 5000), (40, 60_000), (40_000, 5000)]
+)
+def test_running_sizes_equal_one_at_a_time(k: int, n: int, above: int) -> None:
+    """Sizes, running maximum and counts equal a pattern-by-pattern count, for few and for
+    more clusters than a 16-bit sort key holds (with few or many clusters per pattern: both
+    ways of the running maximum), skewed ids, and a previous maximum above, at or (not in the
+    engine) below the largest previous size."""
     rng = np.random.default_rng(k)
-    ids = np.minimum(rng.geometric(0.2, 5000) - 1, k - 1) if k < 100 else rng.integers(0, k, 5000)
+    ids = np.minimum(rng.geometric(0.2, n) - 1, k - 1) if k < 100 else rng.integers(0, k, n)
     before = rng.integers(0, 50, k).astype(np.int64)
-    sizes, top = before.copy(), int(before.max()) + 7
+    smax_before = max(0, int(before.max()) + above)
+    sizes, top = before.copy(), smax_before
     want_sc, want_max = [], []
     for c in ids.tolist():
         sizes[c] += 1
         top = max(top, int(sizes[c]))
         want_sc.append(int(sizes[c]))
         want_max.append(top)
-    sc, smax = an.running_sizes(ids.astype(np.int64), before, int(before.max()) + 7)
+    sc, smax, counts = an.cluster_growth(ids.astype(np.int64), before, smax_before)
     assert sc.tolist() == want_sc and smax.tolist() == want_max
+    assert counts.tolist() == (sizes - before).tolist()
+    assert [a.tolist() for a in an.running_sizes(ids.astype(np.int64), before, smax_before)] == [
+        want_sc,
+        want_max,
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_learned_ri_equals_raw_index(seed: int) -> None:
+    """RI of learned patterns (ln S_max from a table) equals raw_index, from a model's first
+    patterns (S_max 0 or 1) to large clusters."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 60))
+    before = (rng.integers(0, 5, k) * rng.integers(0, 10_000)).astype(np.int64)
+    if seed == 0:
+        before[:] = 0
+    ids = rng.integers(0, k, int(rng.integers(1, 30_000))).astype(np.int64)
+    sc, smax, _ = an.cluster_growth(ids, before, int(before.max()))
+    assert an.learned_ri(sc, smax).tolist() == an.raw_index(sc, smax).tolist()
 
 
 def test_running_sizes_and_om() -> None:

@@ -123,21 +123,91 @@ def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I
 
     ``ids`` are 0-based cluster indices (all valid in ``sizes_before``).
     """
+    sc, smax, _ = cluster_growth(ids, sizes_before, smax_before)
+    return sc, smax
+
+
+def cluster_growth(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64, I64]:
+    """:func:`running_sizes` and the number of patterns per cluster (``bincount(ids)``)."""
     n = len(ids)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     k = len(sizes_before)
+    if n == 0:
+        zero = np.zeros(0, dtype=np.int64)
+        return zero, zero, np.zeros(k, dtype=np.int64)
     # a stable order is unique; numpy sorts 16-bit integers by radix, ~4x faster
     key = ids.astype(np.int16) if k <= np.iinfo(np.int16).max else ids
     order = np.argsort(key, kind="stable")
     rank = np.empty(n, dtype=np.int64)  # position of each pattern in that order
     rank[order] = np.arange(n)
     counts = np.bincount(ids, minlength=k)
-    # pattern t is occurrence rank[t] - (patterns of lower ids) + 1 of its cluster
-    base = sizes_before + 1 - (np.cumsum(counts) - counts)
-    sc = rank + base[ids]
-    smax = np.maximum.accumulate(np.maximum(sc, smax_before))
-    return sc, smax
+    starts = np.cumsum(counts) - counts  # where each cluster's patterns begin in that order
+    # pattern t is occurrence rank[t] - starts[c] + 1 of its cluster c
+    sc = rank + (sizes_before + 1 - starts)[ids]
+    smax = None
+    if smax_before >= int(sizes_before.max()):
+        smax = _running_max(order, counts, starts, sizes_before, smax_before)
+    if smax is None:
+        smax = np.maximum.accumulate(np.maximum(sc, smax_before))
+    return sc, smax, counts
+
+
+#: _running_max loops over the clusters that pass the previous maximum: worth it while there
+#: is at most one such cluster per this many patterns (else a sequential accumulate is cheaper).
+_RECORD_SPAN = 1024
+
+
+def _running_max(
+    order: npt.NDArray[np.intp], counts: I64, starts: I64, sizes_before: I64, smax_before: int
+) -> I64 | None:
+    """The running maximum of the sizes when no cluster starts above ``smax_before``.
+
+    Each pattern adds 1 to one cluster, so the maximum grows by 0 or 1 per pattern: it is
+    ``smax_before`` plus the number of sizes L > smax_before first reached so far. Cluster c
+    reaches size L at its (L - sizes_before[c])-th pattern, ``order[starts[c] + L -
+    sizes_before[c] - 1]``; the first to reach L is the earliest of those (an elementwise
+    minimum per cluster instead of a sequential accumulate). None when more than one cluster
+    in _RECORD_SPAN patterns passes ``smax_before`` (the loop over them would cost more)."""
+    n = len(order)
+    ends = sizes_before + counts
+    top = int(ends.max())
+    if top <= smax_before:
+        return np.full(n, smax_before, dtype=np.int64)
+    growing = np.flatnonzero(ends > smax_before)
+    if len(growing) * _RECORD_SPAN > n:
+        return None
+    first = np.full(top - smax_before, n, dtype=np.int64)  # sizes smax_before + 1 .. top
+    for c in growing.tolist():
+        skip = smax_before - int(sizes_before[c])  # its patterns that stay at or below
+        start = int(starts[c])
+        reached = order[start + skip : start + int(counts[c])]
+        dst = first[: len(reached)]
+        np.minimum(dst, reached, out=dst)
+    mark = np.zeros(n, dtype=np.int64)
+    mark[first] = 1  # every size up to top is reached (by the largest cluster), in order
+    smax: I64 = np.cumsum(mark)
+    smax += smax_before
+    return smax
+
+
+def learned_ri(sc: I64, smax: I64) -> I64:
+    """:func:`raw_index` of patterns as they are learned (from :func:`cluster_growth`:
+    1 <= sc <= smax, smax non-decreasing and growing by at most 1 per pattern). The same
+    values, with ln S_max taken once per size from a table and no clipping (RI already lies
+    in 0..1000 when S_c <= S_max)."""
+    lo, hi = int(smax[0]), int(smax[-1])
+    if lo <= 1:  # the first patterns of a model: the general case
+        return raw_index(sc, smax)
+    table = np.arange(lo, hi + 1, dtype=np.float64)
+    np.log(table, out=table)
+    den = table[smax - lo]
+    q = sc.astype(np.float64)
+    np.log(q, out=q)
+    q /= den
+    q *= 1000.0
+    q += _EPS
+    np.floor(q, out=q)
+    ri: I64 = 1000 - q.astype(np.int64)
+    return ri
 
 
 def op_mode(ids: I64, hist: I64) -> tuple[F64, I64]:

@@ -338,8 +338,8 @@ class AmberModel:
         k_new = self._store.count - k_before
         sizes_before = np.concatenate((s.sizes, _i64(k_new)))
         smax_before = int(s.sizes.max()) if len(s.sizes) else 0
-        sc, smax = an.running_sizes(ids0, sizes_before, smax_before)
-        ri = an.raw_index(sc, smax)
+        sc, smax, counts = an.cluster_growth(ids0, sizes_before, smax_before)
+        ri = an.learned_ri(sc, smax) if p else _i64()
         si, s.ri_hist = an.fir9(ri, s.ri_hist)
         ids = ids0 + 1
         if answers:
@@ -351,7 +351,7 @@ class AmberModel:
             s.ni_hist = np.concatenate((s.ni_hist, _i64(min(p, taps))))[-taps:]
             s.om_hist = np.concatenate((s.om_hist, ids[-an.OM_SPAN :]))[-an.OM_SPAN :]
         s.growth = np.concatenate((s.growth, s.n_train + res.created + 1))
-        s.sizes = sizes_before + np.bincount(ids0, minlength=len(sizes_before)).astype(np.int64)
+        s.sizes = sizes_before + counts
         s.si_train += np.bincount(si, minlength=1001).astype(np.int64)
         s.n_train += p
         self._tables = None
