@@ -216,6 +216,8 @@ def test_float32_packing_without_numpy_matches_numpy() -> None:
         without = convert.to_float32(values)
         with pytest.raises(AmberUserError, match="float32"):
             convert.to_float32([1e300])
+        with pytest.raises(AmberUserError, match="value 1 of the data is nan as float32"):
+            convert.to_float32([1.0, float("nan")])
     finally:
         convert._numpy_or_none = original  # type: ignore[assignment]
     assert bytes(with_numpy.buffer) == bytes(without.buffer)
