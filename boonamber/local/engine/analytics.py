@@ -75,18 +75,27 @@ def fir9_small(x: list[int], hist: I64) -> tuple[list[int], I64]:
 
 def raw_index(size: I64, size_max: I64) -> I64:
     """RI = 1000 - floor(1000 ln S_c / ln S_max); 0 where S_max <= 1."""
-    q = np.maximum(size, 1).astype(np.float64)
-    np.log(q, out=q)
     den = np.maximum(size_max, 1).astype(np.float64)
     np.log(den, out=den)
     big = den > 0  # S_max > 1
-    np.divide(q, den, out=q, where=big)
+    ri = _clip(_ri_over(size, den, big), 0, 1000)
+    ri[~big] = 0
+    return ri
+
+
+def _ri_over(size: I64, log_max: F64, where: npt.NDArray[np.bool_] | None = None) -> I64:
+    """1000 - floor(1000 ln S_c / ``log_max`` + eps), unclipped (only ``where`` it is given:
+    elsewhere the quotient is left undivided)."""
+    q = np.maximum(size, 1).astype(np.float64)
+    np.log(q, out=q)
+    if where is None:
+        q /= log_max
+    else:
+        np.divide(q, log_max, out=q, where=where)
     q *= 1000.0
     q += _EPS
     np.floor(q, out=q)
-    ri = 1000 - q.astype(np.int64)
-    ri = _clip(ri, 0, 1000)
-    ri[~big] = 0
+    ri: I64 = 1000 - q.astype(np.int64)
     return ri
 
 
@@ -199,15 +208,7 @@ def learned_ri(sc: I64, smax: I64) -> I64:
         return raw_index(sc, smax)
     table = np.arange(lo, hi + 1, dtype=np.float64)
     np.log(table, out=table)
-    den = table[smax - lo]
-    q = sc.astype(np.float64)
-    np.log(q, out=q)
-    q /= den
-    q *= 1000.0
-    q += _EPS
-    np.floor(q, out=q)
-    ri: I64 = 1000 - q.astype(np.int64)
-    return ri
+    return _ri_over(sc, table[smax - lo])
 
 
 def op_mode(ids: I64, hist: I64) -> tuple[F64, I64]:
