@@ -459,6 +459,13 @@ def _check_finite_f32(arr: Any) -> None:
             raise _f32_problem(bad, float(arr[bad]))
 
 
+def _check_finite_floats(values: Iterable[float]) -> None:
+    """:func:`_check_finite_f32` without numpy, on float32 values one at a time."""
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            raise _f32_problem(i, v)
+
+
 def _numpy_or_none() -> Any:
     try:
         import numpy
@@ -552,9 +559,7 @@ def _pack_list(items: Sequence[Any]) -> Float32Data | None:
         elif any(_is_bool(flat[int(i)]) for i in suspects):
             return None
     else:
-        for i, (v,) in enumerate(struct.iter_unpack("<f", packed)):
-            if not math.isfinite(v):
-                raise _f32_problem(i, v)
+        _check_finite_floats(v for (v,) in struct.iter_unpack("<f", packed))
         if bool in set(map(type, flat)):
             return None
     return Float32Data(memoryview(packed), len(flat))
@@ -568,9 +573,7 @@ def _float32_from_numbers(values: Sequence[float]) -> Float32Data:
         _check_finite_f32(arr)
         return Float32Data(_bytes_view(arr), int(arr.size))
     packed = array.array("f", values)
-    for i, v in enumerate(packed):
-        if not math.isfinite(v):
-            raise _f32_problem(i, v)
+    _check_finite_floats(packed)
     if sys.byteorder == "big":
         packed.byteswap()
     return Float32Data(memoryview(packed).cast("B"), len(packed))
