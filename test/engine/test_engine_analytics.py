@@ -56,7 +56,7 @@ def test_raw_index_formula() -> None:
 @pytest.mark.parametrize(
     ("k", "n"), [(1, 5000), (3, 5000), (40, 5000), (40, 60_000), (40_000, 5000)]
 )
-def test_running_sizes_equal_one_at_a_time(k: int, n: int, above: int) -> None:
+def test_cluster_growth_equals_one_at_a_time(k: int, n: int, above: int) -> None:
     """Sizes, running maximum and counts equal a pattern-by-pattern count, for few and for
     more clusters than a 16-bit sort key holds (with few or many clusters per pattern: both
     ways of the running maximum), skewed ids, and a previous maximum above, at or (not in the
@@ -75,10 +75,6 @@ def test_running_sizes_equal_one_at_a_time(k: int, n: int, above: int) -> None:
     sc, smax, counts = an.cluster_growth(ids.astype(np.int64), before, smax_before)
     assert sc.tolist() == want_sc and smax.tolist() == want_max
     assert counts.tolist() == (sizes - before).tolist()
-    assert [a.tolist() for a in an.running_sizes(ids.astype(np.int64), before, smax_before)] == [
-        want_sc,
-        want_max,
-    ]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -95,11 +91,12 @@ def test_learned_ri_equals_raw_index(seed: int) -> None:
     assert an.learned_ri(sc, smax).tolist() == an.raw_index(sc, smax).tolist()
 
 
-def test_running_sizes_and_om() -> None:
+def test_cluster_growth_and_om() -> None:
     ids = np.array([0, 1, 0, 2, 1, 0], dtype=np.int64)
-    sc, smax = an.running_sizes(ids, np.array([3, 0, 0], dtype=np.int64), 3)
+    sc, smax, counts = an.cluster_growth(ids, np.array([3, 0, 0], dtype=np.int64), 3)
     assert sc.tolist() == [4, 1, 5, 1, 2, 6]
     assert smax.tolist() == [4, 4, 5, 5, 5, 6]
+    assert counts.tolist() == [3, 2, 1]
     om, hist = an.op_mode(np.array([3, -1, 5, 0, 7]), np.array([1], dtype=np.int64))
     assert om.tolist() == [2.0, 2.0, 3.0, 3.0, 4.0]
     assert hist.tolist() == [1, 3, 5, 7]

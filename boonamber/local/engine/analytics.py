@@ -127,17 +127,12 @@ def novelty_one(dist: float, pv: float, ri_nearest: int) -> int:
     return min(max(math.floor(v + 0.5), 0), 1000)
 
 
-def running_sizes(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64]:
-    """Size of each pattern's cluster and the largest size, right after each assignment.
+def cluster_growth(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64, I64]:
+    """Size of each pattern's cluster and the largest size, right after each assignment, and
+    the number of patterns per cluster (``bincount(ids)``).
 
     ``ids`` are 0-based cluster indices (all valid in ``sizes_before``).
     """
-    sc, smax, _ = cluster_growth(ids, sizes_before, smax_before)
-    return sc, smax
-
-
-def cluster_growth(ids: I64, sizes_before: I64, smax_before: int) -> tuple[I64, I64, I64]:
-    """:func:`running_sizes` and the number of patterns per cluster (``bincount(ids)``)."""
     n = len(ids)
     k = len(sizes_before)
     if n == 0:
