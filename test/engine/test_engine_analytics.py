@@ -91,6 +91,33 @@ def test_learned_ri_equals_raw_index(seed: int) -> None:
     assert an.learned_ri(sc, smax).tolist() == an.raw_index(sc, smax).tolist()
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_growth_tail_and_ri_bound_agree_with_the_whole_run(seed: int) -> None:
+    """The last patterns' sizes and running maximum alone equal cluster_growth's; no pattern's
+    RI exceeds learned_ri_bound (from a model's first patterns to large clusters)."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 40))
+    before = (rng.integers(0, 5, k) * rng.integers(0, 20_000)).astype(np.int64)
+    if seed == 0:
+        before[:] = 0
+    n = int(rng.integers(1, 20_000))
+    ids = np.minimum(rng.geometric(0.3, n) - 1, k - 1).astype(np.int64)
+    smax_before = int(before.max())
+    sc, smax, counts = an.cluster_growth(ids, before, smax_before)
+    for m in {1, min(n, 8), n if n < 50 else 8}:
+        tail_sc, tail_max = an.growth_tail(ids, before, counts, smax_before, m)
+        assert tail_sc.tolist() == sc[-m:].tolist() and tail_max.tolist() == smax[-m:].tolist()
+    assert int(an.raw_index(sc, smax).max()) <= an.learned_ri_bound(before, counts, smax_before)
+
+
+def test_keep_top_keeps_what_graduation_reads() -> None:
+    hist = np.zeros(1001, dtype=np.int64)
+    assert an.top_si(hist) == 0
+    hist[[3, 40, 700]] = [5, 2, 9]
+    an.keep_top(hist)
+    assert an.top_si(hist) == 700 and hist.sum() == 9 and hist[700] == 9
+
+
 def test_cluster_growth_and_om() -> None:
     ids = np.array([0, 1, 0, 2, 1, 0], dtype=np.int64)
     sc, smax, counts = an.cluster_growth(ids, np.array([3, 0, 0], dtype=np.int64), 3)

@@ -181,6 +181,31 @@ def test_state_only_monitoring_leaves_the_answering_paths_state(
     assert fed(cfg, x, cuts) == answering(cfg, x, cuts) == model.to_bytes()
 
 
+def test_runs_that_cannot_reach_the_top_si_skip_their_analytics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the clusters are big, a learned run's SI cannot reach the highest training SI:
+    pretraining then skips the run's RI and SI, and still ends byte-identical to the path that
+    computes every answer (the training-SI histogram keeps only its top, see keep_top)."""
+    cfg = config(1, 1)
+    x = uniform(6 * B)
+    from boonamber.local.engine import analytics
+
+    computed = []
+    growth = analytics.cluster_growth
+
+    def counting(ids: np.ndarray, *args: object) -> object:
+        computed.append(len(ids))
+        return growth(ids, *args)
+
+    monkeypatch.setattr(analytics, "cluster_growth", counting)
+    state_only = fed(cfg, x, [B, 3 * B])
+    assert sum(computed) < len(x) // 2  # most runs skipped
+    computed.clear()
+    assert state_only == answering(cfg, x, [B, 3 * B]) == one_shot(cfg, x)
+    assert sum(computed) >= len(x)  # the answering path computes them all
+
+
 @pytest.mark.parametrize("target", ["Monitoring", "Learning"])
 def test_the_pretrained_model_streams_like_a_restored_one(target: str) -> None:
     """The model a feed hands over answers and counts clipped values like any other (it

@@ -206,6 +206,47 @@ def learned_ri(sc: I64, smax: I64) -> I64:
     return _ri_over(sc, table[smax - lo])
 
 
+def learned_ri_bound(sizes_before: I64, counts: I64, smax_before: int) -> int:
+    """The highest RI any pattern of a learned run can get (see :func:`cluster_growth`:
+    ``counts`` patterns per cluster from ``sizes_before``): RI falls as S_c grows and rises with
+    S_max, so none exceeds the RI of the smallest size a receiving cluster reaches (its size
+    before the run plus one) under the largest S_max the run reaches."""
+    sc_min = int(sizes_before[counts > 0].min()) + 1
+    smax_end = max(smax_before, int((sizes_before + counts).max()))
+    return ri_of_size(sc_min, smax_end)
+
+
+def growth_tail(
+    ids: I64, sizes_before: I64, counts: I64, smax_before: int, m: int
+) -> tuple[I64, I64]:
+    """:func:`cluster_growth`'s ``sc`` and ``smax`` of the last ``m`` patterns of ``ids`` alone
+    (``counts`` is ``bincount(ids)``), walking back from the sizes at the end of the run."""
+    sizes = sizes_before + counts
+    n = len(ids)
+    sc = np.empty(m, dtype=np.int64)
+    smax = np.empty(m, dtype=np.int64)
+    for j in range(m - 1, -1, -1):
+        c = int(ids[n - m + j])
+        sc[j] = sizes[c]
+        smax[j] = max(smax_before, int(sizes.max()))
+        sizes[c] -= 1
+    return sc, smax
+
+
+def top_si(hist: I64) -> int:
+    """The highest SI counted in a training-SI histogram (0 when empty)."""
+    nz = np.flatnonzero(hist)
+    return int(nz[-1]) if nz.size else 0
+
+
+def keep_top(hist: I64) -> None:
+    """Drop the counts below the highest SI of a training-SI histogram, in place: graduation
+    reads only the highest SI and the counts at or above its threshold, which is never below
+    it, and the highest SI only grows. So the histogram is the same whichever patterns below
+    the top were counted, and learning may skip runs that cannot reach it."""
+    hist[: top_si(hist)] = 0
+
+
 def op_mode(ids: I64, hist: I64) -> tuple[F64, I64]:
     """OM: mean of the last 15 positive ids seen up to each pattern (0 before any)."""
     if len(ids) <= SMALL_BATCH:

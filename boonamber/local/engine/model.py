@@ -338,9 +338,18 @@ class AmberModel:
         k_new = self._store.count - k_before
         sizes_before = np.concatenate((s.sizes, _i64(k_new)))
         smax_before = int(s.sizes.max()) if len(s.sizes) else 0
-        sc, smax, counts = an.cluster_growth(ids0, sizes_before, smax_before)
-        ri = an.learned_ri(sc, smax) if p else _i64()
-        si, s.ri_hist = an.fir9(ri, s.ri_hist)
+        counts = None if answers or not p else np.bincount(ids0, minlength=len(sizes_before))
+        if counts is not None and self._below_top(sizes_before, counts, smax_before):
+            # no SI of this run can reach the training top: only RI's history is needed
+            taps = an.FIR_TAPS - 1
+            sc, smax = an.growth_tail(ids0, sizes_before, counts, smax_before, min(p, taps))
+            s.ri_hist = np.concatenate((s.ri_hist, an.learned_ri(sc, smax)))[-taps:]
+        else:
+            sc, smax, counts = an.cluster_growth(ids0, sizes_before, smax_before)
+            ri = an.learned_ri(sc, smax) if p else _i64()
+            si, s.ri_hist = an.fir9(ri, s.ri_hist)
+            s.si_train += np.bincount(si, minlength=1001).astype(np.int64)
+            an.keep_top(s.si_train)
         ids = ids0 + 1
         if answers:
             ns, s.ni_hist = an.fir9(_i64(p), s.ni_hist)
@@ -352,7 +361,6 @@ class AmberModel:
             s.om_hist = np.concatenate((s.om_hist, ids[-an.OM_SPAN :]))[-an.OM_SPAN :]
         s.growth = np.concatenate((s.growth, s.n_train + res.created + 1))
         s.sizes = sizes_before + counts
-        s.si_train += np.bincount(si, minlength=1001).astype(np.int64)
         s.n_train += p
         self._tables = None
         if not answers:
@@ -376,6 +384,14 @@ class AmberModel:
         if self._store.count >= cap:
             self._graduate("maxClusters")
         return res_out
+
+    def _below_top(self, sizes_before: I64, counts: I64, smax_before: int) -> bool:
+        """Whether every SI of a learned run (``counts`` patterns per cluster) stays below the
+        highest training SI so far: an SI is a weighted mean of the last nine RI, and neither
+        the eight RI before the run nor any of the run (see learned_ri_bound) gets there."""
+        top = an.top_si(self._s.si_train)
+        before = int(self._s.ri_hist.max())
+        return max(before, an.learned_ri_bound(sizes_before, counts, smax_before)) < top
 
     def _learning_rate_met(self) -> bool:
         s = self._s
@@ -404,9 +420,7 @@ class AmberModel:
         s.state, s.graduation = MONITORING, reason
         smax = int(s.sizes.max()) if len(s.sizes) else 0
         ri2 = an.ri_of_size(2, smax) if smax >= 2 else 1000
-        nz = np.flatnonzero(s.si_train)
-        si_max = int(nz[-1]) if nz.size else 0
-        s.threshold = max(1, min(1000, max(si_max, ri2)))
+        s.threshold = max(1, min(1000, max(an.top_si(s.si_train), ri2)))
         hits = int(s.si_train[s.threshold :].sum())
         s.n_grad = s.n_train
         hw = self._tr("history_window")
@@ -877,8 +891,7 @@ class AmberModel:
         s = self._s
         smax = int(s.sizes.max()) if len(s.sizes) else 0
         ri2 = an.ri_of_size(2, smax) if smax >= 2 else 1000
-        nz = np.flatnonzero(s.si_train)
-        return max(1, min(1000, max(int(nz[-1]) if nz.size else 0, ri2)))
+        return max(1, min(1000, max(an.top_si(s.si_train), ri2)))
 
     def summary(self) -> EngineSummary:
         """A description of the engine internals."""
