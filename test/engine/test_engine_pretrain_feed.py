@@ -191,7 +191,7 @@ def test_runs_that_cannot_reach_the_top_si_skip_their_analytics(
     x = uniform(6 * B)
     from boonamber.local.engine import analytics
 
-    computed = []
+    computed = []  # patterns whose sizes were computed (a counting wrapper: same results)
     growth = analytics.cluster_growth
 
     def counting(ids: np.ndarray, *args: object) -> object:
@@ -200,10 +200,11 @@ def test_runs_that_cannot_reach_the_top_si_skip_their_analytics(
 
     monkeypatch.setattr(analytics, "cluster_growth", counting)
     state_only = fed(cfg, x, [B, 3 * B])
-    assert sum(computed) < len(x) // 2  # most runs skipped
+    assert sum(computed) < len(x) // 10  # only the replay of the buffered patterns
     computed.clear()
-    assert state_only == answering(cfg, x, [B, 3 * B]) == one_shot(cfg, x)
-    assert sum(computed) >= len(x)  # the answering path computes them all
+    every_answer = answering(cfg, x, [B, 3 * B])
+    assert sum(computed) == len(x)  # every pattern
+    assert state_only == every_answer == one_shot(cfg, x)
 
 
 @pytest.mark.parametrize("target", ["Monitoring", "Learning"])
