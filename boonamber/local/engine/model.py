@@ -418,9 +418,7 @@ class AmberModel:
         """Freeze clusters; fix the anomaly threshold, lambda and warning levels."""
         s = self._s
         s.state, s.graduation = MONITORING, reason
-        smax = int(s.sizes.max()) if len(s.sizes) else 0
-        ri2 = an.ri_of_size(2, smax) if smax >= 2 else 1000
-        s.threshold = max(1, min(1000, max(an.top_si(s.si_train), ri2)))
+        s.threshold = self._provisional_thr()
         hits = int(s.si_train[s.threshold :].sum())
         s.n_grad = s.n_train
         hw = self._tr("history_window")
@@ -888,6 +886,8 @@ class AmberModel:
         )
 
     def _provisional_thr(self) -> int:
+        """The anomaly threshold graduation would fix now: the highest training SI, at least
+        the RI of a 2-pattern cluster, within 1..1000."""
         s = self._s
         smax = int(s.sizes.max()) if len(s.sizes) else 0
         ri2 = an.ri_of_size(2, smax) if smax >= 2 else 1000
